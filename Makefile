@@ -1,0 +1,138 @@
+# fcgi_upload - plain Makefile.
+#
+#   make            release build: build/fcgi_upload, build/mpdump
+#   make run        the handler behind nginx on 127.0.0.1:$(PORT) (default 8080)
+#   make test       everything below, set-up included
+#   make bench      throughput and memory figures (bench/)
+#   make fuzz       libFuzzer on the parser for FUZZ_SECONDS (default 300)
+#   make lint       clang-tidy and the banned-function check
+#   make format     clang-format in place; make format-check fails on a diff
+
+CC      ?= cc
+CLANG   ?= clang
+BUILD   := build
+SAN     := $(BUILD)/san
+PORT    ?= 8080
+FRONT   ?= nginx
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 60
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wimplicit-fallthrough -Wshadow \
+           -Wformat=2 -Wvla -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-missing-field-initializers
+DEFS    := -D_GNU_SOURCE -Icommon -Ifcgi_upload
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+           -fstack-clash-protection -fcf-protection
+REL_CFLAGS  := $(WARN) $(DEFS) -O2 -g $(HARDEN) $(CFLAGS)
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+SAN_CFLAGS  := $(WARN) $(DEFS) -O1 -g $(SAN_FLAGS) $(CFLAGS)
+SAN_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+LIBS    := -lfcgi -luuid -lmagic -ljansson -lcrypto -lpthread
+
+COMMON_SRC  := $(sort $(wildcard common/*.c))
+HANDLER_SRC := $(sort $(wildcard fcgi_upload/*.c))
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+HDRS        := $(wildcard common/*.h fcgi_upload/*.h)
+
+COMMON_OBJ      := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+HANDLER_OBJ     := $(HANDLER_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_COMMON_OBJ  := $(COMMON_SRC:%.c=$(SAN)/obj/%.o)
+SAN_HANDLER_OBJ := $(HANDLER_SRC:%.c=$(SAN)/obj/%.o)
+# handler objects without main(), for unit tests of the responder's pieces
+SAN_HANDLER_LIB := $(filter-out $(SAN)/obj/fcgi_upload/main.o,$(SAN_HANDLER_OBJ))
+UNIT_BIN        := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
+
+.PHONY: all san deps-build deps-test deps-run test unit conformance splits \
+        fuzz fuzz-smoke fuzz-replay integration lint format format-check \
+        bench run clean
+
+all: deps-build $(BUILD)/fcgi_upload $(BUILD)/mpdump
+
+deps-build:
+	@sh deploy/ensure-deps.sh build
+deps-test:
+	@sh deploy/ensure-deps.sh test
+deps-run:
+	@sh deploy/ensure-deps.sh run
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+$(SAN)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/fcgi_upload: $(HANDLER_OBJ) $(COMMON_OBJ)
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/mpdump: $(BUILD)/obj/tests/tools/mpdump.o $(COMMON_OBJ)
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(SAN)/fcgi_upload: $(SAN_HANDLER_OBJ) $(SAN_COMMON_OBJ)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(LIBS)
+$(SAN)/mpdump: $(SAN)/obj/tests/tools/mpdump.o $(SAN_COMMON_OBJ)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(LIBS)
+$(SAN)/tests/%: $(SAN)/obj/tests/unit/%.o $(SAN_COMMON_OBJ) $(SAN_HANDLER_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
+san: $(SAN)/fcgi_upload $(SAN)/mpdump $(UNIT_BIN)
+
+# libFuzzer target (clang); the same source also builds a replay main with cc.
+$(BUILD)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c $(COMMON_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -Icommon -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ tests/fuzz/fuzz_multipart.c $(COMMON_SRC) -ljansson
+$(SAN)/fuzz_replay: tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c $(SAN_COMMON_OBJ)
+	$(CC) $(SAN_CFLAGS) -o $@ tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c \
+	    $(SAN_COMMON_OBJ) $(SAN_LDFLAGS) -ljansson
+
+# ---- tests ---------------------------------------------------------------
+test: deps-test all san lint format-check unit conformance splits \
+      fuzz-replay fuzz-smoke integration
+	@echo "make test: all passed"
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	    CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+
+conformance: $(SAN)/mpdump
+	@sh tests/conformance.sh $(SAN)/mpdump
+
+splits: $(SAN)/mpdump
+	@sh tests/splits.sh $(SAN)/mpdump
+
+fuzz-replay: $(SAN)/fuzz_replay
+	$(SAN)/fuzz_replay tests/fuzz/corpus/*
+
+fuzz-smoke: $(BUILD)/fuzz/fuzz_multipart
+	@sh tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_multipart $(FUZZ_SMOKE_SECONDS)
+
+fuzz: deps-test $(BUILD)/fuzz/fuzz_multipart
+	@sh tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_multipart $(FUZZ_SECONDS)
+
+integration: all $(SAN)/fcgi_upload
+	@bash tests/integration/run.sh
+
+lint:
+	@sh tests/lint.sh
+
+format:
+	clang-format -i $(COMMON_SRC) $(HANDLER_SRC) $(HDRS) $(UNIT_SRC) \
+	    $(wildcard tests/tools/*.c tests/fuzz/*.c bench/*.c)
+format-check:
+	@clang-format --dry-run -Werror $(COMMON_SRC) $(HANDLER_SRC) $(HDRS) \
+	    $(UNIT_SRC) $(wildcard tests/tools/*.c tests/fuzz/*.c bench/*.c)
+
+# ---- run and bench -------------------------------------------------------
+run: deps-run all
+	@FRONT=$(FRONT) PORT=$(PORT) bash deploy/run.sh
+
+bench: deps-test all
+	@bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
