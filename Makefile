@@ -30,7 +30,7 @@ SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
 SAN_CFLAGS  := $(WARN) $(DEFS) -O1 -g $(SAN_FLAGS) $(CFLAGS)
 SAN_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
-LIBS    := -lfcgi -luuid -lmagic -ljansson -lcrypto -lpthread
+LIBS    := -lfcgi -luuid -lmagic -ljansson -lcrypto -lhiredis -lz -lpthread
 
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 HANDLER_SRC := $(sort $(wildcard fcgi_upload/*.c))
@@ -136,3 +136,12 @@ bench: deps-test all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- bench: parser throughput --------------------------------------------
+# build/bench_parser (bench/bench_parser.c) links the parser only, release
+# flags; bench/run.sh builds and runs it (make bench), saving
+# build/bench/parser.json.
+BENCH_PARSER_OBJ := $(BUILD)/obj/bench/bench_parser.o \
+                    $(BUILD)/obj/common/multipart.o $(BUILD)/obj/common/mp_params.o
+$(BUILD)/bench_parser: $(BENCH_PARSER_OBJ)
+	$(CC) $(REL_LDFLAGS) -o $@ $^

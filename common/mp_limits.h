@@ -56,7 +56,7 @@
 /* Bytes a body may carry above APP_API__MAX_FILE_SIZE_MB: multipart framing,
  * part headers and form fields. Checked against CONTENT_LENGTH before any
  * body byte is read, and against the bytes read while streaming (413). */
-#define FU_BODY_OVERHEAD_BYTES (1024 * 1024)
+#define FU_BODY_OVERHEAD_BYTES 1048576 /* 1 MiB */
 
 /* Parts as the handler sees them. */
 #define FU_FIELD_NAME_MAX    64  /* part name kept; longer names are unknown */
@@ -73,7 +73,7 @@
 #define FU_ENV_VALUE_MAX   4096    /* bytes of any one configuration value */
 
 /* Output. */
-#define FU_STATUS_JSON_MAX   65536 /* task record served by GET /v1/status (500) */
+#define FU_STATUS_JSON_MAX   65536 /* record served by /v1/status (500) */
 #define FU_RESPONSE_HEAD_MAX 1024  /* CGI header block of one response */
 #define FU_LOG_LINE_MAX      4096  /* one JSON log line; the message is cut */
 

@@ -9,11 +9,11 @@
 # nowhere else.
 set -eu
 
-build="build-essential pkg-config libfcgi-dev libfcgi-bin uuid-dev libmagic-dev libmagic-mgc libjansson-dev libssl-dev"
+build="build-essential pkg-config libfcgi-dev libfcgi-bin uuid-dev libmagic-dev libmagic-mgc libjansson-dev libssl-dev libhiredis-dev zlib1g-dev"
 # what the test suite drives: sanitizers and the fuzzer (clang), unit tests
 # (cmocka), the real front end and process pool (nginx, spawn-fcgi), clients
 # and fixture tools (curl, sox, python3 for small JSON checks), lint.
-test="$build libcmocka-dev clang clang-tidy libclang-rt-dev nginx-light spawn-fcgi curl sox python3 procps file"
+test="$build libcmocka-dev clang clang-tidy libclang-rt-dev nginx-light spawn-fcgi curl sox python3 procps file python3-rq redis-server redis-tools"
 run="$build nginx-light spawn-fcgi curl procps"
 bench="$test"
 

@@ -3,7 +3,8 @@
 #
 #   deploy/render.sh TEMPLATE OUTPUT NAME=value ...
 #
-# Every @NAME@ given on the command line is replaced by its value; a
+# Every @NAME@ given on the command line is replaced by its value, except on
+# comment lines (# first), which keep documenting the placeholders. A
 # placeholder left over afterwards is an error (the output is removed), so a
 # template and its callers cannot drift apart silently. Values may contain
 # any character except a newline. Shared by every front end (nginx now,
@@ -24,12 +25,13 @@ for kv in "$@"; do
     esac
     # escape what is special in a sed replacement: \ & and the | delimiter
     val=$(printf '%s' "$val" | sed 's/[\\&|]/\\&/g')
-    script="${script}s|@${name}@|${val}|g
+    script="${script}/^[[:space:]]*#/!s|@${name}@|${val}|g
 "
 done
 
 sed "$script" "$tpl" > "$out.tmp"
-if left=$(grep -o '@[A-Z0-9_]*@' "$out.tmp" | sort -u | tr '\n' ' ') && [ -n "$left" ]; then
+if left=$(grep -v '^[[:space:]]*#' "$out.tmp" | grep -o '@[A-Z0-9_]*@' | sort -u | tr '\n' ' ') &&
+    [ -n "$left" ]; then
     rm -f "$out.tmp"
     echo "render: $tpl: no value for $left" >&2
     exit 1

@@ -57,7 +57,6 @@ for case in sorted(os.listdir(d)):
         print(case, "--chunk", int(exp["chunk_size"]))
 EOF
 
-n=0
 for vdir in "$DIR"/[0-9][0-9][0-9]-*/; do
     [ -f "$vdir/expected.json" ] || continue
     case=$(basename "$vdir")
@@ -73,12 +72,11 @@ for vdir in "$DIR"/[0-9][0-9][0-9]-*/; do
     run whole --chunk 1000000000
     run bytewise --bytewise
     run chunk65536 --chunk 65536
-    own=$(sed -n "s/^$case //p" "$tmp/feeds")
+    own=$(awk -v c="$case" '$1 == c { print $2, $3 }' "$tmp/feeds")
     if [ -n "$own" ]; then
         # shellcheck disable=SC2086
         run own $own
     fi
-    n=$((n + 1))
 done
 
 python3 - "$DIR" "$POLICY" "$tmp" <<'EOF'

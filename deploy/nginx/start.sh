@@ -29,10 +29,10 @@ case "$socket" in /*) ;; *) echo "nginx/start.sh: SOCKET must be absolute" >&2; 
 
 PATH=$PATH:/usr/sbin:/usr/local/sbin:/sbin
 nginx=${NGINX:-$(command -v nginx || true)}
-[ -n "$nginx" ] && [ -x "$nginx" ] || {
+if [ -z "$nginx" ] || [ ! -x "$nginx" ]; then
     echo "nginx/start.sh: nginx not found (Debian: apt-get install nginx-light)" >&2
     exit 1
-}
+fi
 
 confdir=${NGINX_CONF_DIR:-}
 if [ -z "$confdir" ]; then

@@ -1,0 +1,31 @@
+/*
+ * fsutil.h - small filesystem steps shared by the spool and the queue.
+ * Failures are logged with the step and errno; errno is returned negated,
+ * with ENOSPC and EDQUOT both as -ENOSPC (the caller answers 507).
+ */
+#ifndef FU_FSUTIL_H
+#define FU_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Open the directory path (relative to atfd, or absolute) as an O_DIRECTORY
+ * descriptor, creating it with mode 0750 first when create is set and it
+ * does not exist (its parent must). Symbolic links are followed only when
+ * follow is set (operator-configured roots); never for names we create.
+ * 0 or negative errno. */
+int fsu_open_dir(int atfd, const char *path, bool create, bool follow,
+                 int *out_fd);
+
+/*
+ * Write buf to tmp_name in tmp_dirfd (O_CREAT|O_EXCL|O_NOFOLLOW, mode
+ * 0640), fsync it, rename it to dst_name in dst_dirfd (same filesystem) and
+ * fsync the destination directory (and the temp directory if different).
+ * Readers see either no file or the whole file, never part of it. On
+ * failure neither the temp file nor dst_name is left. 0 or negative errno.
+ */
+int fsu_write_atomic(int tmp_dirfd, const char *tmp_name, int dst_dirfd,
+                     const char *dst_name, const char *buf, size_t len,
+                     const char *request_id);
+
+#endif

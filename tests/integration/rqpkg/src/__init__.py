@@ -1,0 +1,1 @@
+# Stand-in for the speech pipeline's package, for tests/integration/test_rq.sh.
