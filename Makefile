@@ -46,7 +46,7 @@ SAN_HANDLER_LIB := $(filter-out $(SAN)/obj/fcgi_upload/main.o,$(SAN_HANDLER_OBJ)
 UNIT_BIN        := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
 
 .PHONY: all san deps-build deps-test deps-run test unit conformance splits \
-        fuzz fuzz-smoke fuzz-replay integration lint format format-check \
+        fuzz fuzz-smoke fuzz-replay integration rq-integration lint format format-check \
         bench run clean
 
 all: deps-build $(BUILD)/fcgi_upload $(BUILD)/mpdump
@@ -78,7 +78,11 @@ $(SAN)/tests/%: $(SAN)/obj/tests/unit/%.o $(SAN_COMMON_OBJ) $(SAN_HANDLER_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
-san: $(SAN)/fcgi_upload $(SAN)/mpdump $(UNIT_BIN)
+$(SAN)/rq_submit: $(SAN)/obj/tests/tools/rq_submit.o \
+                  $(SAN)/obj/fcgi_upload/rq_store.o $(SAN_COMMON_OBJ)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(LIBS)
+
+san: $(SAN)/fcgi_upload $(SAN)/mpdump $(SAN)/rq_submit $(UNIT_BIN)
 
 # libFuzzer target (clang); the same source also builds a replay main with cc.
 $(BUILD)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c $(COMMON_SRC) $(HDRS)
@@ -92,7 +96,7 @@ $(SAN)/fuzz_replay: tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c $(SAN_C
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test all san lint format-check unit conformance splits \
-      fuzz-replay fuzz-smoke integration
+      fuzz-replay fuzz-smoke rq-integration integration
 	@echo "make test: all passed"
 
 unit: $(UNIT_BIN)
@@ -113,6 +117,10 @@ fuzz-smoke: $(BUILD)/fuzz/fuzz_multipart
 
 fuzz: deps-test $(BUILD)/fuzz/fuzz_multipart
 	@sh tests/fuzz/run.sh $(BUILD)/fuzz/fuzz_multipart $(FUZZ_SECONDS)
+
+# The Redis/RQ hand-off against a real redis-server and a stock rq worker.
+rq-integration: $(SAN)/rq_submit
+	@bash tests/integration/test_rq.sh $(SAN)/rq_submit
 
 integration: all $(SAN)/fcgi_upload
 	@bash tests/integration/run.sh
