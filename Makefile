@@ -85,18 +85,21 @@ $(SAN)/rq_submit: $(SAN)/obj/tests/tools/rq_submit.o \
 san: $(SAN)/fcgi_upload $(SAN)/mpdump $(SAN)/rq_submit $(UNIT_BIN)
 
 # libFuzzer target (clang); the same source also builds a replay main with cc.
-$(BUILD)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c $(COMMON_SRC) $(HDRS)
+# The parser alone: multipart.c, mp_params.c and the utf8 helper it uses.
+PARSER_SRC := common/multipart.c common/mp_params.c common/utf8.c
+PARSER_SAN_OBJ := $(PARSER_SRC:%.c=$(SAN)/obj/%.o)
+$(BUILD)/fuzz/fuzz_multipart: tests/fuzz/fuzz_multipart.c $(PARSER_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -Icommon -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ tests/fuzz/fuzz_multipart.c $(COMMON_SRC) -ljansson
-$(SAN)/fuzz_replay: tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c $(SAN_COMMON_OBJ)
+	    -o $@ tests/fuzz/fuzz_multipart.c $(PARSER_SRC) -ljansson
+$(SAN)/fuzz_replay: tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c $(PARSER_SAN_OBJ)
 	$(CC) $(SAN_CFLAGS) -o $@ tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c \
-	    $(SAN_COMMON_OBJ) $(SAN_LDFLAGS) -ljansson
+	    $(PARSER_SAN_OBJ) $(SAN_LDFLAGS) -ljansson
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test all san lint format-check unit conformance splits \
-      fuzz-replay fuzz-smoke rq-integration integration
+      fuzz-replay fuzz-smoke rq-integration redis-integration integration browser
 	@echo "make test: all passed"
 
 unit: $(UNIT_BIN)
@@ -122,8 +125,25 @@ fuzz: deps-test $(BUILD)/fuzz/fuzz_multipart
 rq-integration: $(SAN)/rq_submit
 	@bash tests/integration/test_rq.sh $(SAN)/rq_submit
 
+# ---- redis-integration (issue 6: the handler on Redis/RQ) ----------------
+# The handler behind nginx with APP_REDIS__URL set, a private redis-server
+# and stock rq workers: tests/integration/test_redis.sh (ONLY=regex).
+.PHONY: redis-integration
+redis-integration: all $(SAN)/fcgi_upload
+	@timeout --kill-after=30 900 bash tests/integration/test_redis.sh
+# ---- end redis-integration -----------------------------------------------
+
 integration: all $(SAN)/fcgi_upload
 	@bash tests/integration/run.sh
+
+# ---- browser test (issue 4: the upload page) -----------------------------
+# deploy/www in headless Debian Chromium, driven by playwright-core, against
+# a stack from tests/integration/lib.sh; installs tests/browser/node_modules
+# with npm ci when missing. Screenshots: build/browser/.
+.PHONY: browser
+browser: deps-test all $(SAN)/fcgi_upload
+	@bash tests/browser/run.sh
+# ---- end browser test ------------------------------------------------------
 
 lint:
 	@sh tests/lint.sh

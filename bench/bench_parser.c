@@ -29,8 +29,8 @@
 
 #include "multipart.h"
 
-#define MIB      (1024u * 1024u)
-#define CHUNK    (64u * 1024u)
+#define MIB      ((size_t)1024 * 1024)
+#define CHUNK    ((size_t)64 * 1024)
 #define RUNS     3
 #define BOUNDARY "----------------------------bench7MA4YWxkTrZu0gW"
 #define CT       "multipart/form-data; boundary=" BOUNDARY
@@ -114,7 +114,9 @@ static void fill_adversarial(char *d, size_t n, uint64_t seed)
             size_t pre = (size_t)(r >> 8) % blen;
             if (r & 0x10000)
                 pre = blen - 1 - (size_t)((r >> 20) % 4);
-            memcpy(tmp, "\r\n--", 4);
+            tmp[0] = '\r';
+            tmp[1] = '\n';
+            tmp[2] = tmp[3] = '-';
             memcpy(tmp + 4, BOUNDARY, pre);
             tmp[4 + pre] = BOUNDARY[pre] == 'X' ? 'Y' : 'X';
             k = 5 + pre;
@@ -247,7 +249,7 @@ static void print_row(const struct body *b)
 static void json_body(FILE *f, const struct body *b, const char *sep)
 {
     fprintf(f,
-            "  \"%s\": {\"bytes\": %zu, \"chunk\": %u, \"runs\": %d, "
+            "  \"%s\": {\"bytes\": %zu, \"chunk\": %zu, \"runs\": %d, "
             "\"parser_mb_s\": %.1f, \"memchr_mb_s\": %.1f, "
             "\"memmem_mb_s\": %.1f, \"cr_count\": %zu, "
             "\"delimiter_count\": %zu}%s\n",
@@ -272,7 +274,7 @@ static bool parse_mib(const char *s, size_t *out)
 int main(int argc, char **argv)
 {
     struct body rnd = {.what = "random"}, adv = {.what = "adversarial"};
-    size_t rnd_len = 512 * (size_t)MIB, adv_len = 128 * (size_t)MIB;
+    size_t rnd_len = 512 * MIB, adv_len = 128 * MIB;
     double vs_memmem, adv_vs_rnd;
     char *d;
     FILE *f;
@@ -305,7 +307,7 @@ int main(int argc, char **argv)
     vs_memmem = mbs(&rnd, rnd.parser_s) / mbs(&rnd, rnd.memmem_s);
     adv_vs_rnd = mbs(&adv, adv.parser_s) / mbs(&rnd, rnd.parser_s);
 
-    printf("multipart parser, %u KiB execute() calls, best of %d runs\n",
+    printf("multipart parser, %zu KiB execute() calls, best of %d runs\n",
            CHUNK / 1024, RUNS);
     print_row(&rnd);
     print_row(&adv);

@@ -72,6 +72,13 @@
 #define FU_RETRY_AFTER_MAX 3600    /* APP_API__RETRY_AFTER_S */
 #define FU_ENV_VALUE_MAX   4096    /* bytes of any one configuration value */
 
+/* The Redis/RQ hand-off (fcgi_upload/rq_store.h keeps the same bounds). */
+#define FU_REDIS_URL_MAX        1024     /* APP_REDIS__URL */
+#define FU_REDIS_NAME_MAX       200      /* queue name, job function name */
+#define FU_REDIS_DB_MAX         1000000  /* APP_REDIS__RESULTS_DB */
+#define FU_REDIS_TIMEOUT_MS_MAX 600000   /* connect and command timeouts */
+#define FU_JOB_SECONDS_MAX      31536000 /* job timeout, result TTL: 1 year */
+
 /* Output. */
 #define FU_STATUS_JSON_MAX   65536 /* record served by /v1/status (500) */
 #define FU_RESPONSE_HEAD_MAX 1024  /* CGI header block of one response */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "multipart.h"
+#include "utf8.h"
 
 /* RFC 7230 tchar. */
 static bool is_tchar(unsigned char c)
@@ -113,7 +114,7 @@ static bool scan_value(const char *s, size_t len, size_t *pos, char *out,
 enum mp_errno mp_boundary_parse(const char *ct, size_t len, char *out,
                                 size_t *out_len)
 {
-    size_t i = skip_ows(ct, len, 0), t, vlen = 0;
+    size_t i = skip_ows(ct, len, 0), t, vlen = 0, blen = 0;
     bool have = false, quoted;
     char tmp[MP_BOUNDARY_MAX];
 
@@ -150,7 +151,7 @@ enum mp_errno mp_boundary_parse(const char *ct, size_t len, char *out,
             if (vlen == 0 || vlen > MP_BOUNDARY_MAX)
                 return MP_E_BOUNDARY_LENGTH;
             i = save;
-            if (!scan_value(ct, len, &i, tmp, sizeof(tmp), &vlen, &quoted))
+            if (!scan_value(ct, len, &i, tmp, sizeof(tmp), &blen, &quoted))
                 return MP_E_CT_SYNTAX;
             have = true;
         } else if (!scan_value(ct, len, &i, NULL, 0, &vlen, &quoted)) {
@@ -159,13 +160,13 @@ enum mp_errno mp_boundary_parse(const char *ct, size_t len, char *out,
     }
     if (!have)
         return MP_E_BOUNDARY_MISSING;
-    for (size_t k = 0; k < vlen; k++)
+    for (size_t k = 0; k < blen; k++)
         if (!is_bchar((unsigned char)tmp[k]))
             return MP_E_BOUNDARY_CHAR;
-    if (tmp[vlen - 1] == ' ')
+    if (tmp[blen - 1] == ' ')
         return MP_E_BOUNDARY_CHAR;
-    memcpy(out, tmp, vlen);
-    *out_len = vlen;
+    memcpy(out, tmp, blen);
+    *out_len = blen;
     return MP_OK;
 }
 
@@ -189,50 +190,35 @@ static bool is_attr_char(unsigned char c)
     return c != 0 && strchr("!#$&+-.^_`|~", c) != NULL;
 }
 
-/* Strict UTF-8 check: no overlongs, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n)
+/*
+ * Strict UTF-8 check over bytes that arrive one at a time (the decoded
+ * filename* value, which may not be stored anywhere): at most one sequence
+ * is held, and utf8_decode() judges it once its lead byte's length is in.
+ */
+struct utf8_window {
+    unsigned char b[4];
+    size_t n;
+};
+
+static bool utf8_window_push(struct utf8_window *w, unsigned char c)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t need;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < need)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += need + 1;
-    }
-    return true;
+    uint32_t cp;
+    size_t need;
+
+    w->b[w->n++] = c;
+    need = w->b[0] < 0x80 ? 1 : w->b[0] >= 0xf0 ? 4 : w->b[0] >= 0xe0 ? 3 : 2;
+    if (w->n < need)
+        return true;
+    need = w->n;
+    w->n = 0;
+    return utf8_decode(w->b, need, &cp) == need;
 }
 
 /*
  * ext-value = charset "'" [ language ] "'" value-chars (RFC 5987 3.2.1).
  * Decodes into out (when given; the output is never longer than the input:
- * "%E4" becomes two UTF-8 bytes). Sets *olen. UTF-8 validity is checked on
- * the decoded bytes, so only when out is given.
+ * "%E4" becomes two UTF-8 bytes). Sets *olen. A UTF-8 value must decode
+ * to valid UTF-8, checked whether or not out is given.
  */
 static enum mp_errno ext_value(const char *s, size_t len, size_t *pos,
                                char *out, size_t *olen)
@@ -258,6 +244,7 @@ static enum mp_errno ext_value(const char *s, size_t len, size_t *pos,
     i++;
     unsigned char *o = (unsigned char *)out;
     size_t start = i;
+    struct utf8_window w = {{0}, 0};
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         int v;
@@ -284,6 +271,8 @@ static enum mp_errno ext_value(const char *s, size_t len, size_t *pos,
             }
             n += 2;
         } else {
+            if (!latin1 && !utf8_window_push(&w, (unsigned char)v))
+                return MP_E_DISPOSITION_UTF8;
             if (o)
                 o[n] = (unsigned char)v;
             n++;
@@ -291,8 +280,8 @@ static enum mp_errno ext_value(const char *s, size_t len, size_t *pos,
     }
     if (i == start)
         return MP_E_DISPOSITION_SYNTAX;
-    if (o && !latin1 && !utf8_valid(o, n))
-        return MP_E_DISPOSITION_UTF8;
+    if (w.n != 0)
+        return MP_E_DISPOSITION_UTF8; /* value ends inside a sequence */
     *pos = i;
     *olen = n;
     return MP_OK;

@@ -158,8 +158,12 @@ static bool emit(struct mp_parser *p, const struct mp_callbacks *cbs,
         return true;
     if (!(p->part_flags & MP_PART_FILENAME) &&
         n > p->limits.field_bytes - p->part_bytes) {
-        fail(p, MP_E_FIELD_TOO_LARGE,
-             off + (p->limits.field_bytes - p->part_bytes));
+        /* Hand over what still fits, so the transcript does not depend on
+         * how the body was split, then stop at the first byte too many. */
+        size_t fit = (size_t)(p->limits.field_bytes - p->part_bytes);
+        if (fit > 0 && !emit(p, cbs, at, fit, off))
+            return false;
+        fail(p, MP_E_FIELD_TOO_LARGE, off + fit);
         return false;
     }
     p->part_bytes += n;
@@ -421,7 +425,11 @@ size_t mp_parser_execute(struct mp_parser *p, const struct mp_callbacks *cbs,
                     break;
                 }
                 p->have_header = false;
-                if (p->hdr_len > p->name_len && p->hdr[p->hdr_len - 1] != ' ')
+                while (p->hdr_len > p->name_len &&
+                       (p->hdr[p->hdr_len - 1] == ' ' ||
+                        p->hdr[p->hdr_len - 1] == '\t'))
+                    p->hdr_len--;
+                if (p->hdr_len > p->name_len)
                     p->hdr[p->hdr_len++] = ' ';
                 p->state = s_hdr_ows;
                 break;

@@ -14,6 +14,9 @@ build="build-essential pkg-config libfcgi-dev libfcgi-bin uuid-dev libmagic-dev 
 # (cmocka), the real front end and process pool (nginx, spawn-fcgi), clients
 # and fixture tools (curl, sox, python3 for small JSON checks), lint.
 test="$build libcmocka-dev clang clang-tidy libclang-rt-dev nginx-light spawn-fcgi curl sox python3 procps file python3-rq redis-server redis-tools"
+# the upload page's browser test (tests/browser): Debian's Chromium, driven
+# by playwright-core from npm (which downloads no browser of its own)
+test="$test chromium"
 run="$build nginx-light spawn-fcgi curl procps"
 bench="$test"
 
@@ -26,6 +29,16 @@ bench) want=$bench ;;
 esac
 
 missing=""
+# Node.js and npm (the browser test) are checked as commands, not packages:
+# they often come from outside Debian (nodesource's nodejs bundles npm, and
+# then Debian's npm package would conflict with it). Debian's are installed
+# only when a command is missing. tests/browser/run.sh checks node >= 20.
+case "${1:-}" in
+test | bench)
+    command -v node > /dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm > /dev/null 2>&1 || missing="$missing npm"
+    ;;
+esac
 for p in $want; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$st" in

@@ -7,6 +7,15 @@
  * the server need not send EOF after it): reads stop there, and an EOF
  * before it means the client went away (-EPIPE). Without CONTENT_LENGTH
  * (a chunked request passed on by the server) EOF ends the body.
+ *
+ * After the answer, whatever is left of the body is read and thrown away
+ * before the process exits (cgi_drain). Apache's mod_cgi and mod_cgid write
+ * the whole body to the program before they read its answer; mod_cgid does
+ * both over one unix socket, and a process that exits with body bytes still
+ * unread in that socket makes the kernel reset it (ECONNRESET for Apache),
+ * so an early answer (401, 413, 415, 429, 400) was lost and the client got
+ * an empty reply. Draining costs reading the rest of the upload, which the
+ * web server would otherwise read and discard itself.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -69,12 +78,27 @@ static int cgi_write(void *impl, const char *buf, size_t len)
     return 0;
 }
 
+/* Read and discard the rest of the body: up to CONTENT_LENGTH, or to EOF
+ * without one. Stops at the first error (the client or the server went
+ * away: nothing is left to protect). The web server's timeouts bound how
+ * long a stalled client can keep this process. */
+static void cgi_drain(struct cgi_conn *c)
+{
+    char buf[16384];
+    ssize_t n;
+
+    do {
+        n = cgi_read(c, buf, sizeof(buf));
+    } while (n > 0);
+}
+
 int cgi_serve_once(struct worker *w)
 {
     struct cgi_conn c = {0};
     struct transport t = {&c, cgi_read, cgi_param, cgi_write};
     const char *cl = getenv("CONTENT_LENGTH");
     uint64_t n;
+    int rc;
 
     /* A bad CONTENT_LENGTH is the request flow's to refuse (400); here it
      * only decides how far stdin may be read. */
@@ -82,5 +106,7 @@ int cgi_serve_once(struct worker *w)
         c.have_length = true;
         c.remaining = n;
     }
-    return request_serve(w, &t) < 0 ? -EIO : 0;
+    rc = request_serve(w, &t);
+    cgi_drain(&c);
+    return rc < 0 ? -EIO : 0;
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "rq_store.h"
 #include "utf8.h"
 
 /* What libmagic 5.44 reports (MAGIC_MIME_TYPE) for the formats the service
@@ -378,6 +379,213 @@ static int parse_threads(struct config *c, const char *v, size_t len,
     return range_u64(v, len, 1, FU_THREADS_MAX, &c->threads, why);
 }
 
+/* ---- the Redis/RQ hand-off -------------------------------------------- */
+
+/* Mask everything between "://" and the last '@' except a user name before
+ * the first ':' there: the password, or a lone "secret@" that redis-py
+ * would take for a user name. Errs towards masking too much: the last '@'
+ * of the whole text is used, so a password with an unencoded '/', '?' or
+ * '@' is still hidden even though the URL is refused. */
+static void mask_url(const char *url, char *out, size_t cap)
+{
+    const char *rest = strstr(url, "://"), *at, *colon;
+    struct bbuf b;
+
+    bbuf_init(&b, out, cap);
+    at = strrchr(url, '@');
+    if (!rest || !at || at < rest + 3) {
+        bbuf_printf(&b, "%.*s", (int)(cap > 1 ? cap - 1 : 0), url);
+        return;
+    }
+    rest += 3;
+    colon = memchr(rest, ':', (size_t)(at - rest));
+    if (colon && colon + 1 == at) { /* "user:@": no password */
+        bbuf_printf(&b, "%.*s", (int)(cap > 1 ? cap - 1 : 0), url);
+        return;
+    }
+    if (!colon)
+        colon = rest - 1; /* mask from just after "://" */
+    /* all-or-nothing appends: a cut keeps what fit, never a password */
+    if (bbuf_append(&b, url, (size_t)(colon + 1 - url)) == 0 &&
+        bbuf_append_str(&b, "****") == 0)
+        bbuf_printf(&b, "%.*s", (int)bbuf_avail(&b), at);
+}
+
+void config_redis_url_masked(const struct config *c, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    mask_url(c->redis_url, out, cap);
+}
+
+/* The value names the password, so the variable is marked secret and the
+ * message shows the URL masked. */
+static int parse_redis_url(struct config *c, const char *v, size_t len,
+                           struct bbuf *why)
+{
+    char masked[FU_REDIS_URL_MAX + 1];
+    struct rq_redis_addr addr;
+    const char *reason = "invalid";
+    size_t i;
+
+    field_trim(&v, &len);
+    if (len == 0)
+        return 0;
+    if (len > FU_REDIS_URL_MAX) {
+        bbuf_printf(why, "longer than %d bytes", FU_REDIS_URL_MAX);
+        return -EINVAL;
+    }
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+            bbuf_append_str(why, "has a space, control or non-ASCII "
+                                 "character (percent-encode it)");
+            return -EINVAL;
+        }
+    }
+    memcpy(c->redis_url, v, len);
+    c->redis_url[len] = '\0';
+    if (rq_store_parse_url(c->redis_url, &addr, &reason) == 0)
+        return 0;
+    mask_url(c->redis_url, masked, sizeof(masked));
+    bbuf_printf(why,
+                "'%.200s': %s (expected redis://[[user]:password@]host"
+                "[:port][/db] or unix://[[user]:password@]/path/to/socket"
+                "[?db=N])",
+                masked, reason);
+    c->redis_url[0] = '\0';
+    return -EINVAL;
+}
+
+static int parse_results_db(struct config *c, const char *v, size_t len,
+                            struct bbuf *why)
+{
+    uint64_t n = 0;
+    int rc = range_u64(v, len, 0, FU_REDIS_DB_MAX, &n, why);
+
+    if (rc == 0)
+        c->redis_results_db = (int)n;
+    return rc;
+}
+
+static bool queue_char_ok(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' ||
+           ch == ':';
+}
+
+static int parse_queue_name(struct config *c, const char *v, size_t len,
+                            struct bbuf *why)
+{
+    size_t i;
+
+    field_trim(&v, &len);
+    for (i = 0; i < len && queue_char_ok(v[i]); i++)
+        ;
+    if (len == 0 || len > FU_REDIS_NAME_MAX || i < len) {
+        bbuf_printf(why, "expected 1 to %d of [A-Za-z0-9._:-]",
+                    FU_REDIS_NAME_MAX);
+        return -EINVAL;
+    }
+    memcpy(c->redis_queue, v, len);
+    c->redis_queue[len] = '\0';
+    return 0;
+}
+
+static bool ident_char_ok(char ch, bool first)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+           (!first && ch >= '0' && ch <= '9');
+}
+
+/* module.path.function: what RQ imports (rq.utils.import_attribute). */
+static int parse_job_func(struct config *c, const char *v, size_t len,
+                          struct bbuf *why)
+{
+    size_t i, dots = 0;
+    bool first = true;
+
+    field_trim(&v, &len);
+    if (len == 0 || len > FU_REDIS_NAME_MAX)
+        goto bad;
+    for (i = 0; i < len; i++) {
+        if (v[i] == '.' && !first && i + 1 < len) {
+            dots++;
+            first = true;
+            continue;
+        }
+        if (!ident_char_ok(v[i], first))
+            goto bad;
+        first = false;
+    }
+    if (dots == 0)
+        goto bad;
+    memcpy(c->job_func, v, len);
+    c->job_func[len] = '\0';
+    return 0;
+bad:
+    bbuf_printf(why,
+                "expected a dotted Python name like "
+                "package.module.function (at most %d characters)",
+                FU_REDIS_NAME_MAX);
+    return -EINVAL;
+}
+
+/* Seconds from lo to FU_JOB_SECONDS_MAX, or -1 for "none". */
+static int seconds_or_none(const char *v, size_t len, uint64_t lo, long *out,
+                           struct bbuf *why)
+{
+    uint64_t n;
+
+    field_trim(&v, &len);
+    if (len == 2 && v[0] == '-' && v[1] == '1') {
+        *out = -1;
+        return 0;
+    }
+    if (parse_u64(v, len, UINT64_MAX, &n) || n < lo || n > FU_JOB_SECONDS_MAX) {
+        bbuf_printf(why, "expected seconds from %llu to %d, or -1",
+                    (unsigned long long)lo, FU_JOB_SECONDS_MAX);
+        return -EINVAL;
+    }
+    *out = (long)n;
+    return 0;
+}
+
+static int parse_job_timeout(struct config *c, const char *v, size_t len,
+                             struct bbuf *why)
+{
+    return seconds_or_none(v, len, 1, &c->job_timeout_s, why);
+}
+
+static int parse_result_ttl(struct config *c, const char *v, size_t len,
+                            struct bbuf *why)
+{
+    return seconds_or_none(v, len, 0, &c->result_ttl_s, why);
+}
+
+static int parse_timeout_ms(const char *v, size_t len, long *out,
+                            struct bbuf *why)
+{
+    uint64_t n = 0;
+    int rc = range_u64(v, len, 1, FU_REDIS_TIMEOUT_MS_MAX, &n, why);
+
+    if (rc == 0)
+        *out = (long)n;
+    return rc;
+}
+
+static int parse_connect_ms(struct config *c, const char *v, size_t len,
+                            struct bbuf *why)
+{
+    return parse_timeout_ms(v, len, &c->redis_connect_ms, why);
+}
+
+static int parse_command_ms(struct config *c, const char *v, size_t len,
+                            struct bbuf *why)
+{
+    return parse_timeout_ms(v, len, &c->redis_command_ms, why);
+}
+
 struct config_var {
     const char *name;
     const char *def; /* default text; "" for none */
@@ -418,6 +626,30 @@ static const struct config_var vars[] = {
      "inside the spool, nor the spool inside it; must be one filesystem."},
     {"APP_REDIS__MAX_QUEUE_DEPTH", "50", parse_queue_depth, false,
      "Unclaimed tasks at which uploads are refused with 429 (1 to 1000000)."},
+    {"APP_REDIS__URL", "", parse_redis_url, true,
+     "Hand tasks to RQ workers through Redis: redis://[[user]:password@]host"
+     "[:port][/db] or unix://[[user]:password@]/path/to/socket[?db=N]; the "
+     "database is RQ's queue database (default 0). Unset: the filesystem "
+     "queue (APP_PATHS__QUEUE_DIR). With Redis, the queue depth for 429 is "
+     "LLEN rq:queue:<name>."},
+    {"APP_REDIS__RESULTS_DB", "1", parse_results_db, false,
+     "Redis database of the task hashes task:<id> (0 to 1000000)."},
+    {"APP_REDIS__QUEUE_NAME", "default", parse_queue_name, false,
+     "RQ queue the jobs go to (1 to 200 of [A-Za-z0-9._:-])."},
+    {"APP_REDIS__CONNECT_TIMEOUT_MS", "2000", parse_connect_ms, false,
+     "Milliseconds to connect to Redis (1 to 600000)."},
+    {"APP_REDIS__COMMAND_TIMEOUT_MS", "5000", parse_command_ms, false,
+     "Milliseconds Redis may take to answer a command (1 to 600000); "
+     "slower means unavailable (503)."},
+    {"APP_WORKER__JOB_FUNC", "src.worker.pipeline.process_audio_task",
+     parse_job_func, false,
+     "Function the RQ worker runs with the task dict (a dotted Python "
+     "name)."},
+    {"APP_WORKER__JOB_TIMEOUT", "600", parse_job_timeout, false,
+     "RQ job_timeout in seconds (1 to 31536000, or -1 for none)."},
+    {"APP_WORKER__RESULT_TTL", "86400", parse_result_ttl, false,
+     "RQ result_ttl in seconds, also the expiry of the task hash (0 to "
+     "31536000; 0: no expiry of the hash; -1: neither expires)."},
     {"APP_LOG__LEVEL", "info", parse_level, false,
      "debug, info, warning or error."},
     {"APP_WORKER__THREADS", "1", parse_threads, false,
@@ -555,6 +787,22 @@ void config_print(const struct config *c, FILE *out)
             c->queue_dir_derived ? " (default: next to the audio dir)" : "");
     fprintf(out, "APP_REDIS__MAX_QUEUE_DEPTH=%llu\n",
             (unsigned long long)c->max_queue_depth);
+    {
+        char url[FU_REDIS_URL_MAX + 1];
+
+        config_redis_url_masked(c, url, sizeof(url));
+        fprintf(out, "APP_REDIS__URL=%s\n",
+                url[0] ? url : "(unset: the filesystem queue)");
+        fprintf(out, "APP_REDIS__RESULTS_DB=%d\n", c->redis_results_db);
+        fprintf(out, "APP_REDIS__QUEUE_NAME=%s\n", c->redis_queue);
+        fprintf(out, "APP_REDIS__CONNECT_TIMEOUT_MS=%ld\n",
+                c->redis_connect_ms);
+        fprintf(out, "APP_REDIS__COMMAND_TIMEOUT_MS=%ld\n",
+                c->redis_command_ms);
+        fprintf(out, "APP_WORKER__JOB_FUNC=%s\n", c->job_func);
+        fprintf(out, "APP_WORKER__JOB_TIMEOUT=%ld\n", c->job_timeout_s);
+        fprintf(out, "APP_WORKER__RESULT_TTL=%ld\n", c->result_ttl_s);
+    }
     fprintf(out, "APP_LOG__LEVEL=%s\n", fu_log_level_name(c->log_level));
     fprintf(out, "APP_WORKER__THREADS=%llu\n", (unsigned long long)c->threads);
 }

@@ -51,6 +51,15 @@ struct config {
     size_t nmimes;
     enum fu_log_level log_level;
     uint64_t threads; /* APP_WORKER__THREADS */
+    /* The Redis/RQ hand-off; redis_url "" means the filesystem queue. */
+    char redis_url[FU_REDIS_URL_MAX + 1];    /* APP_REDIS__URL, checked */
+    int redis_results_db;                    /* APP_REDIS__RESULTS_DB */
+    char redis_queue[FU_REDIS_NAME_MAX + 1]; /* APP_REDIS__QUEUE_NAME */
+    char job_func[FU_REDIS_NAME_MAX + 1];    /* APP_WORKER__JOB_FUNC */
+    long job_timeout_s;                      /* -1: none */
+    long result_ttl_s;                       /* -1: kept for ever */
+    long redis_connect_ms;
+    long redis_command_ms;
 };
 
 /* Where values come from: getenv() in main, a table in the unit tests.
@@ -68,6 +77,10 @@ void config_print_help(FILE *out);
 /* The effective configuration as NAME=value lines, secrets masked (for
  * --check-config). */
 void config_print(const struct config *c, FILE *out);
+
+/* APP_REDIS__URL with its password replaced by ****, for logs and
+ * --check-config; "" when unset. Cut to fit cap (NUL included). */
+void config_redis_url_masked(const struct config *c, char *out, size_t cap);
 
 /* The allowed entry for a libmagic type, or NULL if it is not allowed. */
 const struct config_mime *config_find_mime(const struct config *c,

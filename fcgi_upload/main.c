@@ -55,10 +55,12 @@ static int serve(const struct config *cfg)
     rc = fsu_open_dir(AT_FDCWD, cfg->audio_dir, true, true, &spool_fd);
     if (rc)
         return 1;
-    rc = taskstore_fs_open(&store, cfg, spool_fd);
+    /* the filesystem queue, or Redis when APP_REDIS__URL is set; with
+     * worker threads, each thread opens its own (see taskstore.h) */
+    rc = taskstore_open(&store, cfg, spool_fd);
     if (rc) {
-        fu_log(FU_LOG_ERROR, NULL, "cannot open the task queue at %s",
-               cfg->queue_dir);
+        fu_log(FU_LOG_ERROR, NULL, "cannot open the task store (%s)",
+               cfg->redis_url[0] ? "Redis" : cfg->queue_dir);
         goto out_close_spool;
     }
     rc = worker_init(&w, cfg, &store, spool_fd);

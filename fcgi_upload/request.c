@@ -178,34 +178,48 @@ static bool method_is(const struct request *rq, const char *m)
     return strcmp(rq->method, m) == 0;
 }
 
+/* 200 with the store's members when it can take tasks; 503 with the same
+ * members, "status":"unavailable" and the detail/error_code pair of every
+ * error body when it cannot (a load balancer takes the node out). */
 static void handle_health(struct request *rq)
 {
     struct worker *w = rq->w;
     struct statvfs sv;
-    uint64_t depth = 0, free_bytes = 0;
+    uint64_t free_bytes = 0;
     json_t *obj;
     int rc;
 
-    rc = w->store->ops->queue_depth(w->store->impl, &depth);
-    if (rc) {
-        request_fail(rq, API_E_SERVICE_UNAVAILABLE, "Task queue unreadable");
-        return;
-    }
+    obj = json_pack("{s:s, s:s}", "status", "ok", "version", FU_VERSION);
+    if (!obj)
+        goto out_oom;
+    rc = w->store->ops->health(w->store->impl, obj);
+    if (rc == -ENOMEM)
+        goto out_oom;
     if (fstatvfs(w->spool_fd, &sv) == 0)
         free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
     else
         fu_log_errno(FU_LOG_ERROR, rq->request_id, "fstatvfs", errno,
                      "cannot read free space of the audio dir");
-    obj = json_pack("{s:s, s:s, s:I, s:I}", "status", "ok", "version",
-                    FU_VERSION, "queue_depth", (json_int_t)depth,
-                    "spool_free_bytes", (json_int_t)free_bytes);
-    if (!obj || json_dump_bbuf(obj, &rq->body)) {
-        json_decref(obj);
-        request_fail(rq, API_E_INTERNAL_ERROR, NULL);
-        return;
-    }
+    if (json_object_set_new(obj, "spool_free_bytes",
+                            json_integer((json_int_t)free_bytes)))
+        goto out_oom;
+    if (rc && (json_object_set_new(obj, "status", json_string("unavailable")) ||
+               json_object_set_new(obj, "detail",
+                                   json_string("Task queue unavailable")) ||
+               json_object_set_new(
+                   obj, "error_code",
+                   json_string(api_error_code(API_E_SERVICE_UNAVAILABLE)))))
+        goto out_oom;
+    if (json_dump_bbuf(obj, &rq->body))
+        goto out_oom;
     json_decref(obj);
-    rq->status = 200;
+    rq->status = rc ? 503 : 200;
+    return;
+
+out_oom:
+    json_decref(obj);
+    bbuf_reset(&rq->body);
+    request_fail(rq, API_E_INTERNAL_ERROR, NULL);
 }
 
 static void handle_status(struct request *rq, const char *arg, size_t len)
@@ -230,6 +244,11 @@ static void handle_status(struct request *rq, const char *arg, size_t len)
     rc = w->store->ops->get_status(w->store->impl, id, &rq->body);
     if (rc == -ENOENT) {
         request_fail(rq, API_E_NOT_FOUND, "Task %s not found", id);
+        return;
+    }
+    if (rc == -EAGAIN) {
+        bbuf_reset(&rq->body);
+        request_fail(rq, API_E_SERVICE_UNAVAILABLE, "Task store unavailable");
         return;
     }
     if (rc) {

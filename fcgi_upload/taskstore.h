@@ -3,8 +3,16 @@
  * (queue depth, submit, status) so the embedded filesystem store can be
  * swapped for Redis later without touching the request flow.
  *
- * Implementations must be safe to call from several worker threads at once
- * through one struct taskstore (no per-call shared mutable state).
+ * Threads: open one store per worker thread with taskstore_open() (same
+ * arguments in every thread). The filesystem store keeps no per-call state
+ * and could be shared; the Redis store holds one connection and its
+ * buffers, so each thread should have its own (one connection per thread,
+ * no lock contention). A Redis store also takes a mutex around every call,
+ * so one shared by several threads is still correct, only serialised.
+ *
+ * Errors: 0 or a negative errno value. -EAGAIN always means the store
+ * cannot be reached or is not serving now (Redis down, timed out, refusing
+ * our credentials): the handler answers 503 SERVICE_UNAVAILABLE.
  */
 #ifndef FU_TASKSTORE_H
 #define FU_TASKSTORE_H
@@ -60,6 +68,12 @@ struct taskstore_ops {
      * unknown task, -EFBIG if larger than out, else 0 or -errno. task_id
      * has been checked with uuid_text_valid() and is lower case. */
     int (*get_status)(void *impl, const char *task_id, struct bbuf *out);
+    /* Add the store's members to the GET /health object: "queue_depth"
+     * (null when unknown) and, for Redis, "redis_connected",
+     * "worker_active" (an RQ worker of our queue is alive) and "workers".
+     * 0 when the store can take tasks; -EAGAIN when it cannot (the members
+     * are added all the same); -ENOMEM. */
+    int (*health)(void *impl, json_t *obj);
     /* Release the store. */
     void (*close)(void *impl);
 };
@@ -74,5 +88,27 @@ struct taskstore {
  * Creates the queue directories if missing. 0 or negative errno (logged). */
 int taskstore_fs_open(struct taskstore *ts, const struct config *c,
                       int spool_fd);
+
+/* Task records in Redis and jobs for stock RQ workers (rq_store.h), used
+ * when APP_REDIS__URL is set; see taskstore_redis.c. Connects lazily: a
+ * Redis that is down at start only makes requests answer 503 until it is
+ * back. spool_fd is not used. 0 or -ENOMEM / -EINVAL (logged). */
+int taskstore_redis_open(struct taskstore *ts, const struct config *c,
+                         int spool_fd);
+
+/* The store the configuration asks for: Redis when APP_REDIS__URL is set,
+ * else the filesystem. Call it once per worker thread (see the top). */
+int taskstore_open(struct taskstore *ts, const struct config *c, int spool_fd);
+
+/*
+ * One field of a Redis task hash, added to obj with the type the
+ * filesystem record gives it: "features" (a JSON array text) as the array,
+ * "size_bytes" as a number, "template_id" and "correlation_id" "" as null;
+ * every other field (status, and whatever a worker adds) as a string. A
+ * value that is not valid UTF-8 becomes null; a name that is not is
+ * skipped. 0 or -ENOMEM.
+ */
+int task_hash_field_json(json_t *obj, const char *name, size_t name_len,
+                         const char *value, size_t value_len);
 
 #endif

@@ -200,6 +200,17 @@ out_close_dir:
     return rc;
 }
 
+static int fs_health(void *impl, json_t *obj)
+{
+    uint64_t depth = 0;
+    int rc = fs_queue_depth(impl, &depth);
+
+    if (json_object_set_new(obj, "queue_depth",
+                            rc ? json_null() : json_integer((json_int_t)depth)))
+        return -ENOMEM;
+    return rc ? -EAGAIN : 0; /* an unreadable queue takes no task */
+}
+
 static void fs_close(void *impl)
 {
     struct fs_store *st = impl;
@@ -212,10 +223,7 @@ static void fs_close(void *impl)
 }
 
 static const struct taskstore_ops fs_ops = {
-    fs_queue_depth,
-    fs_submit,
-    fs_get_status,
-    fs_close,
+    fs_queue_depth, fs_submit, fs_get_status, fs_health, fs_close,
 };
 
 int taskstore_fs_open(struct taskstore *ts, const struct config *c,

@@ -5,7 +5,8 @@
  *
  * Order of the checks before any body byte is read (a refused request reads
  * nothing more): method (405), API key (401), Content-Type and boundary
- * (400), CONTENT_LENGTH against the size limit (413), queue depth (429).
+ * (400), CONTENT_LENGTH against the size limit (413), queue depth (429;
+ * 503 when the queue, e.g. Redis, cannot be read).
  *
  * While streaming, the first error ends the request at once: the parser is
  * stopped by its callback, nothing more is read, the answer is sent and the
@@ -443,10 +444,13 @@ static int pre_body_checks(struct request *rq)
             return too_large(rq);
     }
 
+    /* with Redis, this is also the check that it can be reached */
     rc = w->store->ops->queue_depth(w->store->impl, &depth);
-    if (rc)
+    if (rc) {
+        rq->retry_after = cfg->retry_after_s;
         return request_fail(rq, API_E_SERVICE_UNAVAILABLE,
-                            "Task queue unavailable");
+                            "Task queue unavailable, retry later");
+    }
     if (depth >= cfg->max_queue_depth) {
         rq->retry_after = cfg->retry_after_s;
         return request_fail(rq, API_E_QUEUE_FULL,
@@ -572,6 +576,11 @@ static int submit(struct request *rq)
         if (rc == -ENOSPC)
             return request_fail(rq, API_E_INSUFFICIENT_STORAGE,
                                 "Insufficient storage to record the task");
+        if (rc == -EAGAIN) { /* logged by the store; the file goes */
+            rq->retry_after = w->cfg->retry_after_s;
+            return request_fail(rq, API_E_SERVICE_UNAVAILABLE,
+                                "Task queue unavailable, retry later");
+        }
         fu_log_errno(FU_LOG_ERROR, rq->request_id, "submit", -rc,
                      "cannot submit task %s", rq->task_id);
         return request_fail(rq, API_E_INTERNAL_ERROR, NULL);

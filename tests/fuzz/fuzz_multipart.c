@@ -219,7 +219,7 @@ static int on_data(struct mp_parser *p, const char *at, size_t len)
     if (!(f->flags & MP_PART_FILENAME))
         CHECK(f->part_data <= f->limits->field_bytes);
     /* the bytes only, the pieces differ between runs; folded into the
-     * digest when the part ends (see LLVMFuzzerTestOneInput) */
+     * digest when the part ends (see the comment at the top) */
     fnv(&f->part_digest, at, len);
     return 0;
 }

@@ -18,10 +18,12 @@
 # the reasons (request, status, body) above a FAIL; `summary` prints the
 # counts and returns non-zero if anything failed.
 #
-# Adding a front end (lighttpd, Apache variants): give it a start script
-# with the interface of deploy/nginx/start.sh (RUNDIR PORT SOCKET, exec in
-# the foreground, stopped by SIGTERM) and a line in front_spec; describe what
-# it cannot do in front_can, so the cases that depend on it say so.
+# Front ends: nginx, lighttpd, apache-proxy (mod_proxy_fcgi to the pool),
+# apache-fcgid (mod_fcgid spawns the handler) and apache-cgi (mod_cgid, one
+# handler process per request). Each has a start script with the interface
+# of deploy/nginx/start.sh (RUNDIR PORT SOCKET, exec in the foreground,
+# stopped by SIGTERM) and a line in front_spec; what each does with the body
+# is described in front_can, so the cases that depend on it say so.
 
 set -uo pipefail
 
@@ -107,14 +109,24 @@ trap 'exit 143' TERM
 
 # ---- front ends -------------------------------------------------------------
 
-# front_spec FRONT: sets FRONT_START (the start script) and FRONT_POOL
-# (yes: the front end talks to the spawn-fcgi pool; no: it spawns the
-# handler itself, e.g. mod_fcgid or CGI).
+FRONTS_ALL="nginx lighttpd apache-proxy apache-fcgid apache-cgi"
+
+# front_spec FRONT: sets FRONT_START (the start script), FRONT_POOL (yes: the
+# front end talks to the spawn-fcgi pool; no: it starts the handler itself,
+# mod_fcgid or CGI, and the handler's log is the front end's error log) and
+# FRONT_ENV (NAME=value for the start script).
 front_spec() {
+    FRONT_ENV=()
     case "$1" in
     nginx) FRONT_START=$ROOT/deploy/nginx/start.sh FRONT_POOL=yes ;;
+    lighttpd) FRONT_START=$ROOT/deploy/lighttpd/start.sh FRONT_POOL=yes ;;
+    apache-proxy | apache-fcgid | apache-cgi)
+        FRONT_START=$ROOT/deploy/apache/start.sh FRONT_POOL=yes
+        FRONT_ENV=(APACHE_MODE="${1#apache-}")
+        [ "$1" = apache-proxy ] || FRONT_POOL=no
+        ;;
     *)
-        echo "harness: unknown front end '$1' (known: nginx)" >&2
+        echo "harness: unknown front end '$1' (known: $FRONTS_ALL)" >&2
         return 1
         ;;
     esac
@@ -122,10 +134,27 @@ front_spec() {
 
 # front_can FEATURE: what the current front end does with the body.
 #   chunked    passes a chunked request body (no Content-Length) through
+#              (lighttpd answers 411 Length Required when it streams)
 #   streaming  hands the body to the handler while the client still sends
+#              (mod_fcgid buffers the whole body first)
+#   early      delivers the handler's early answer (401/413/415/429) while
+#              the client is still sending, so the client can stop (mod_fcgid
+#              answers after buffering everything; Apache's CGI modules read
+#              the program's answer only after writing it the whole body)
+#   cl_cap     answers a Content-Length over the handler's body limit with
+#              its own 413 (the handler's JSON, no X-Request-ID) before the
+#              handler is involved (server.max-request-size, LimitRequestBody)
+#   pool       the handler processes are the spawn-fcgi pool's, long-lived
+#   per_request  one handler process per request (CGI)
 front_can() {
     case "$FRONT:$1" in
-    nginx:chunked | nginx:streaming) return 0 ;;
+    nginx:chunked | nginx:streaming | nginx:early | nginx:pool) return 0 ;;
+    lighttpd:streaming | lighttpd:early | lighttpd:cl_cap | lighttpd:pool) return 0 ;;
+    apache-proxy:chunked | apache-proxy:streaming | apache-proxy:early) return 0 ;;
+    apache-proxy:cl_cap | apache-proxy:pool) return 0 ;;
+    apache-fcgid:chunked | apache-fcgid:cl_cap) return 0 ;;
+    apache-cgi:chunked | apache-cgi:streaming | apache-cgi:cl_cap) return 0 ;;
+    apache-cgi:per_request) return 0 ;;
     *) return 1 ;;
     esac
 }
@@ -166,6 +195,21 @@ start_stack() {
     STACK_PORT=$(free_port)
     STACK_URL=http://127.0.0.1:$STACK_PORT
     STACK_POOL_PID="" STACK_FRONT_PID="" STACK_HANDLER_PIDS=()
+    # lighttpd's request-body temp files (server.upload-dirs), on tmpfs as
+    # shipped, in a directory of our own
+    local upload_dir=""
+    if [ "$front" = lighttpd ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+        upload_dir=$(mktemp -d /dev/shm/fcgi_it.XXXXXX)
+        TMP_DIRS+=("$upload_dir")
+    fi
+    # Apache started as root runs its children as www-data: they must reach
+    # the pool's socket (proxy) or run the handler in these directories
+    # (fcgid, cgi; deploy/apache/start.sh hands it the spool and queue).
+    local pool_env=()
+    if [[ $front == apache-* ]] && [ "$(id -u)" = 0 ]; then
+        chmod 0711 "$STACK_DIR"
+        pool_env=(FCGI_SOCKET_MODE=0660 FCGI_SOCKET_GROUP="${APACHE_RUN_GROUP:-www-data}")
+    fi
 
     local envs=(
         FCGI_HANDLER="$HANDLER"
@@ -180,6 +224,7 @@ start_stack() {
         # ASan: a leak or error report ends up in the handler log
         ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
         UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+        "${pool_env[@]}"
         "$@"
     )
     if [ "$FRONT_POOL" = yes ]; then
@@ -198,7 +243,11 @@ start_stack() {
         mapfile -t STACK_HANDLER_PIDS < <(grep -E '^[0-9]+$' "$STACK_DIR/pool.pid")
     fi
 
-    FRONT_ERROR_LOG=$STACK_DIR/front/error.log FRONT_ACCESS_LOG=$STACK_DIR/front/access.log \
+    # the handler's settings go to the front end too: lighttpd and Apache
+    # derive their size limits from them, mod_fcgid and CGI start the handler
+    [ "$FRONT_POOL" = yes ] || STACK_LOG=$STACK_DIR/front/error.log
+    env "${envs[@]}" "${FRONT_ENV[@]}" ${upload_dir:+LIGHTTPD_UPLOAD_DIR="$upload_dir"} \
+        FRONT_ERROR_LOG="$STACK_DIR/front/error.log" FRONT_ACCESS_LOG="$STACK_DIR/front/access.log" \
         "$FRONT_START" "$STACK_DIR/front" "$STACK_PORT" "$STACK_SOCKET" \
         > "$STACK_DIR/front.out" 2>&1 &
     STACK_FRONT_PID=$!
@@ -239,10 +288,30 @@ stack_alive() {
     for p in "${STACK_HANDLER_PIDS[@]}"; do alive "$p" || return 1; done
 }
 
+# front_handler_pids [EXE]: the handler processes a front end started
+# itself (mod_fcgid, CGI): live descendants of the front end running EXE
+# (default: the stack's HANDLER binary).
+front_handler_pids() {
+    local exe p todo=("$STACK_FRONT_PID") kids
+    exe=$(realpath "${1:-$STACK_HANDLER}")
+    while [ ${#todo[@]} -gt 0 ]; do
+        p=${todo[0]}
+        todo=("${todo[@]:1}")
+        mapfile -t kids < <(children_of "$p")
+        for k in "${kids[@]}"; do
+            todo+=("$k")
+            [ "$(readlink "/proc/$k/exe" 2>/dev/null)" != "$exe" ] || ! alive "$k" || echo "$k"
+        done
+    done
+}
+
 stack_logs() {
-    local f
+    local f seen=" "
     for f in "$STACK_DIR/pool.out" "$STACK_LOG" "$STACK_DIR/front.out" "$STACK_DIR/front/error.log"; do
         [ -s "$f" ] || continue
+        # without a pool the handler log is the front end's error log: once
+        [[ $seen != *" $f "* ]] || continue
+        seen="$seen$f "
         echo "---- ${f#"$STACK_DIR"/} (last 30 lines)"
         tail -n 30 "$f"
     done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make integration`: the HTTP suite (test_process.sh) against each front end.
 #
-#   FRONTS="nginx"                     front ends to test (space or comma list)
+#   FRONTS="nginx lighttpd apache-proxy apache-fcgid apache-cgi"
+#                                      front ends to test (space or comma
+#                                      list; the default is all five)
 #   HANDLER=build/san/fcgi_upload      binary for the correctness cases
 #   REL_HANDLER=build/fcgi_upload      binary for the memory (VmHWM) case
 #   ONLY=regex                         run only the matching cases
@@ -12,12 +14,12 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-FRONTS=${FRONTS:-nginx}
+FRONTS=${FRONTS:-nginx lighttpd apache-proxy apache-fcgid apache-cgi}
 export HANDLER=${HANDLER:-build/san/fcgi_upload}
 export REL_HANDLER=${REL_HANDLER:-build/fcgi_upload}
 
 missing=""
-for tool in curl python3 spawn-fcgi file sha256sum truncate timeout; do
+for tool in curl python3 spawn-fcgi file sha256sum truncate timeout setpriv; do
     command -v "$tool" > /dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then

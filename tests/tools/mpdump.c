@@ -294,11 +294,11 @@ static int on_part_end(struct mp_parser *p)
         goto out;
     if (EVP_DigestFinal_ex(pt->md, md, &mdlen) != 1)
         return stop(d, "mpdump: EVP_DigestFinal_ex failed");
-    for (unsigned int i = 0; i < mdlen; i++) {
+    for (size_t i = 0; i < mdlen; i++) {
         hex[2 * i] = hexd[md[i] >> 4];
         hex[2 * i + 1] = hexd[md[i] & 0xf];
     }
-    hex[2 * mdlen] = '\0';
+    hex[2 * (size_t)mdlen] = '\0';
     if (json_object_set_new(pt->obj, "size",
                             json_integer((json_int_t)pt->size)) ||
         json_object_set_new(pt->obj, "sha256", json_string(hex)) ||

@@ -334,6 +334,136 @@ static void test_mime_ext(void **state)
     assert_null(mime_default_ext("image/png"));
 }
 
+/* The Redis/RQ settings: defaults, every variable, bad values, and the
+ * password never shown (--check-config, --help, error messages). */
+static void test_redis_settings(void **state)
+{
+    struct kv defaults[] = {{"APP_API__SECRET_KEY", KEY1}, {0}};
+    struct kv all[] = {
+        {"APP_API__SECRET_KEY", KEY1},
+        {"APP_REDIS__URL", " redis://app:s3cr%40t@redis.example:6380/2 "},
+        {"APP_REDIS__RESULTS_DB", "5"},
+        {"APP_REDIS__QUEUE_NAME", "audio:high"},
+        {"APP_REDIS__CONNECT_TIMEOUT_MS", "150"},
+        {"APP_REDIS__COMMAND_TIMEOUT_MS", "900"},
+        {"APP_WORKER__JOB_FUNC", "my_app.jobs.run"},
+        {"APP_WORKER__JOB_TIMEOUT", "-1"},
+        {"APP_WORKER__RESULT_TTL", "0"},
+        {0},
+    };
+    static const char *const names[] = {
+        "APP_REDIS__URL",
+        "APP_REDIS__RESULTS_DB",
+        "APP_REDIS__QUEUE_NAME",
+        "APP_REDIS__CONNECT_TIMEOUT_MS",
+        "APP_REDIS__COMMAND_TIMEOUT_MS",
+        "APP_WORKER__JOB_FUNC",
+        "APP_WORKER__JOB_TIMEOUT",
+        "APP_WORKER__RESULT_TTL",
+    };
+    char *buf = NULL, masked[64];
+    size_t len = 0, i;
+    struct config c;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(load(&c, defaults), 0);
+    assert_string_equal(c.redis_url, "");
+    assert_int_equal(c.redis_results_db, 1);
+    assert_string_equal(c.redis_queue, "default");
+    assert_string_equal(c.job_func, "src.worker.pipeline.process_audio_task");
+    assert_int_equal(c.job_timeout_s, 600);
+    assert_int_equal(c.result_ttl_s, 86400);
+    assert_int_equal(c.redis_connect_ms, 2000);
+    assert_int_equal(c.redis_command_ms, 5000);
+    config_redis_url_masked(&c, masked, sizeof(masked));
+    assert_string_equal(masked, "");
+
+    assert_int_equal(load(&c, all), 0);
+    assert_string_equal(c.redis_url,
+                        "redis://app:s3cr%40t@redis.example:6380/2");
+    assert_int_equal(c.redis_results_db, 5);
+    assert_string_equal(c.redis_queue, "audio:high");
+    assert_string_equal(c.job_func, "my_app.jobs.run");
+    assert_int_equal(c.job_timeout_s, -1);
+    assert_int_equal(c.result_ttl_s, 0);
+    assert_int_equal(c.redis_connect_ms, 150);
+    assert_int_equal(c.redis_command_ms, 900);
+
+    f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    config_print(&c, f);
+    fclose(f);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        assert_non_null(strstr(buf, names[i]));
+    assert_non_null(
+        strstr(buf, "APP_REDIS__URL=redis://app:****@redis.example:6380/2\n"));
+    assert_null(strstr(buf, "s3cr"));
+    free(buf);
+    f = open_memstream(&buf, &len);
+    config_print_help(f);
+    fclose(f);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        assert_non_null(strstr(buf, names[i]));
+    assert_non_null(
+        strstr(buf, "default: src.worker.pipeline.process_audio_task"));
+    free(buf);
+
+    /* masking: every place a password can be, cut or not */
+    {
+        static const char *const cases[][2] = {
+            {"redis://:pw@h:1/0", "redis://:****@h:1/0"},
+            {"redis://u:pw@h", "redis://u:****@h"},
+            {"redis://secret@h", "redis://****@h"},
+            {"unix://:pw@/run/redis.sock?db=3",
+             "unix://:****@/run/redis.sock?db=3"},
+            {"redis://h:6379/1", "redis://h:6379/1"},
+            {"unix:///run/redis.sock", "unix:///run/redis.sock"},
+            {"redis://u:@h", "redis://u:@h"},
+            {"redis://:p/w@q?@h", "redis://:****@h"},
+        };
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            snprintf(c.redis_url, sizeof(c.redis_url), "%s", cases[i][0]);
+            config_redis_url_masked(&c, masked, sizeof(masked));
+            assert_string_equal(masked, cases[i][1]);
+            /* too small: cut, and still no password byte */
+            config_redis_url_masked(&c, masked, 12);
+            assert_true(strlen(masked) <= 11);
+            assert_null(strstr(masked, "pw"));
+        }
+    }
+
+    /* bad values name the variable; the URL is shown masked only */
+    expect_bad("APP_REDIS__URL", "http://h", "APP_REDIS__URL", "redis://");
+    expect_bad("APP_REDIS__URL", "redis://:hunter2@h:99999", "APP_REDIS__URL",
+               "redis://:****@h:99999");
+    assert_null(strstr(errmem, "hunter2"));
+    expect_bad("APP_REDIS__URL", "rediss://:hunter2@h", "APP_REDIS__URL",
+               "TLS");
+    assert_null(strstr(errmem, "hunter2"));
+    expect_bad("APP_REDIS__URL", "redis://:hunt er2@h", "APP_REDIS__URL",
+               "space");
+    assert_null(strstr(errmem, "hunt"));
+    expect_bad("APP_REDIS__RESULTS_DB", "-1", "APP_REDIS__RESULTS_DB", "'-1'");
+    expect_bad("APP_REDIS__QUEUE_NAME", "a b", "APP_REDIS__QUEUE_NAME",
+               "'a b'");
+    expect_bad("APP_WORKER__JOB_FUNC", "process_audio_task",
+               "APP_WORKER__JOB_FUNC", "dotted");
+    expect_bad("APP_WORKER__JOB_FUNC", "src..f", "APP_WORKER__JOB_FUNC", NULL);
+    expect_bad("APP_WORKER__JOB_FUNC", "src.f.", "APP_WORKER__JOB_FUNC", NULL);
+    expect_bad("APP_WORKER__JOB_FUNC", "src.1f", "APP_WORKER__JOB_FUNC", NULL);
+    expect_bad("APP_WORKER__JOB_TIMEOUT", "0", "APP_WORKER__JOB_TIMEOUT",
+               "'0'");
+    expect_bad("APP_WORKER__JOB_TIMEOUT", "-2", "APP_WORKER__JOB_TIMEOUT",
+               "'-2'");
+    expect_bad("APP_WORKER__RESULT_TTL", "31536001", "APP_WORKER__RESULT_TTL",
+               NULL);
+    expect_bad("APP_REDIS__CONNECT_TIMEOUT_MS", "0",
+               "APP_REDIS__CONNECT_TIMEOUT_MS", "'0'");
+    expect_bad("APP_REDIS__COMMAND_TIMEOUT_MS", "600001",
+               "APP_REDIS__COMMAND_TIMEOUT_MS", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_dirs_separate),
         cmocka_unit_test(test_help_and_print),
         cmocka_unit_test(test_mime_ext),
+        cmocka_unit_test(test_redis_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

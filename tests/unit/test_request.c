@@ -672,6 +672,101 @@ static void test_routing_params(void **state)
     assert_non_null(strstr(F.out, "X-Request-ID: "));
 }
 
+/* The filesystem store, failing on demand the way the Redis store does
+ * when Redis cannot be reached (-EAGAIN). */
+static const struct taskstore_ops *real_ops;
+static struct {
+    bool depth, submit, status, health;
+} unreachable;
+
+static int flaky_depth(void *impl, uint64_t *depth)
+{
+    return unreachable.depth ? -EAGAIN : real_ops->queue_depth(impl, depth);
+}
+
+static int flaky_submit(void *impl, const struct task_record *r)
+{
+    return unreachable.submit ? -EAGAIN : real_ops->submit(impl, r);
+}
+
+static int flaky_status(void *impl, const char *id, struct bbuf *out)
+{
+    return unreachable.status ? -EAGAIN : real_ops->get_status(impl, id, out);
+}
+
+static int flaky_health(void *impl, json_t *obj)
+{
+    int rc = real_ops->health(impl, obj);
+
+    if (rc == 0 && unreachable.health &&
+        json_object_set_new(obj, "redis_connected", json_false()))
+        return -ENOMEM;
+    return rc ? rc : unreachable.health ? -EAGAIN : 0;
+}
+
+static void flaky_close(void *impl)
+{
+    real_ops->close(impl);
+}
+
+static const struct taskstore_ops flaky_ops = {
+    flaky_depth, flaky_submit, flaky_status, flaky_health, flaky_close,
+};
+
+/* 503 SERVICE_UNAVAILABLE whenever the store cannot be reached: before the
+ * body (not one byte read), after the file was stored (the file and its
+ * directory removed: no file without a task), on status and health. */
+static void test_store_unavailable(void **state)
+{
+    char path[128];
+
+    (void)state;
+    real_ops = E.store.ops;
+    E.store.ops = &flaky_ops;
+
+    body_start();
+    body_file("file", "a.wav", make_wav(200000), 200000);
+    body_end();
+    memset(&unreachable, 0, sizeof(unreachable));
+    unreachable.depth = true;
+    assert_int_equal(post(0), 503);
+    assert_error("SERVICE_UNAVAILABLE");
+    assert_non_null(strstr(F.out, "Retry-After: 30\r\n"));
+    assert_int_equal(F.reads, 0);
+    assert_spool_empty();
+
+    unreachable.depth = false;
+    unreachable.submit = true;
+    assert_int_equal(post(1000), 503);
+    assert_error("SERVICE_UNAVAILABLE");
+    assert_true(F.reads > 100); /* the whole body was read and stored */
+    assert_spool_empty();
+
+    unreachable.submit = false;
+    unreachable.status = true;
+    snprintf(path, sizeof(path), "/v1/status/%s",
+             "00000000-0000-4000-8000-000000000000");
+    assert_int_equal(run("GET", path, KEY, NULL, NULL, 0), 503);
+    assert_error("SERVICE_UNAVAILABLE");
+
+    unreachable.status = false;
+    unreachable.health = true;
+    assert_int_equal(run("GET", "/health", NULL, NULL, NULL, 0), 503);
+    assert_non_null(strstr(F.out, "\"status\":\"unavailable\""));
+    assert_non_null(strstr(F.out, "\"redis_connected\":false"));
+    assert_non_null(strstr(F.out, "\"queue_depth\":0"));
+    assert_non_null(strstr(F.out, "\"spool_free_bytes\":"));
+    assert_non_null(strstr(F.out, "\"detail\":\""));
+    assert_non_null(strstr(F.out, "\"error_code\":\"SERVICE_UNAVAILABLE\""));
+
+    /* and back: the next upload goes through */
+    memset(&unreachable, 0, sizeof(unreachable));
+    assert_int_equal(post(0), 202);
+    assert_int_equal(count("audio"), 1);
+    E.store.ops = real_ops;
+    clear_spool();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_errors_leave_nothing),
         cmocka_unit_test(test_disconnect_mid_file),
         cmocka_unit_test(test_routing_params),
+        cmocka_unit_test(test_store_unavailable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
