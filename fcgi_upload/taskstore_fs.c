@@ -30,7 +30,8 @@
  *  2. Process AUDIO_DIR/<id>/raw.<ext> (file_path in the record).
  *  3. Status: write the new record to AUDIO_DIR/<id>/.task.json.<worker>.tmp,
  *     fsync, rename over task.json, fsync the directory; status goes
- *     PENDING -> PROCESSING -> COMPLETED or FAILED, other members kept.
+ *     PENDING -> PROCESSING -> COMPLETE or FAILED (the names the original
+ *     service's workers use, also in Redis mode), other members kept.
  *     GET /v1/status/<id> serves task.json as it is (at most
  *     FU_STATUS_JSON_MAX bytes: keep large results in other files).
  *  4. Done: unlink QUEUE_DIR/claimed/<id>.json. A claimed entry older than

@@ -24,7 +24,7 @@
     var POLL_MAX_MS = 10 * 60 * 1000; // then stop; a button starts again
     var POLL_REQ_TIMEOUT_MS = 15000; // one status request
     var POLL_MAX_FAILURES = 5; // network failures in a row before giving up
-    var FINAL_STATUSES = ['COMPLETED', 'FAILED', 'FINISHED', 'SUCCESS', 'SUCCEEDED',
+    var FINAL_STATUSES = ['COMPLETE', 'COMPLETED', 'FAILED', 'FINISHED', 'SUCCESS', 'SUCCEEDED',
         'DONE', 'ERROR', 'CANCELLED', 'CANCELED', 'STOPPED'];
     var FORMATS = 'WAV, MP3, M4A, FLAC, Ogg or Opus';
 

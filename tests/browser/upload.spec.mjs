@@ -290,8 +290,8 @@ async function main() {
             await workerClaim(taskId);
             await workerSetStatus(taskId, 'PROCESSING');
             await page.locator('#task-status').filter({ hasText: /^PROCESSING$/ }).waitFor();
-            await workerSetStatus(taskId, 'COMPLETED');
-            await page.locator('#task-status').filter({ hasText: /^COMPLETED$/ }).waitFor();
+            await workerSetStatus(taskId, 'COMPLETE');
+            await page.locator('#task-status').filter({ hasText: /^COMPLETE$/ }).waitFor();
             await page.locator('#poll-info').filter({ hasText: /final/ }).waitFor();
             const before = statusRequests.length;
             await sleep(5000); // more than two poll intervals
