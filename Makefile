@@ -1,7 +1,8 @@
 # fcgi_upload - plain Makefile.
 #
 #   make            release build: build/fcgi_upload, build/mpdump
-#   make run        the handler behind nginx on 127.0.0.1:$(PORT) (default 8080)
+#   make run        the handler behind nginx on 127.0.0.1:$(PORT) (default 8080);
+#                   FRONT=lighttpd, FRONT=apache [APACHE_MODE=proxy|fcgid|cgi]
 #   make test       everything below, set-up included
 #   make bench      throughput and memory figures (bench/)
 #   make fuzz       libFuzzer on the parser for FUZZ_SECONDS (default 300)
@@ -14,6 +15,8 @@ BUILD   := build
 SAN     := $(BUILD)/san
 PORT    ?= 8080
 FRONT   ?= nginx
+# with FRONT=apache: proxy (mod_proxy_fcgi to the pool), fcgid or cgi
+APACHE_MODE ?= proxy
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 60
 
@@ -157,7 +160,7 @@ format-check:
 
 # ---- run and bench -------------------------------------------------------
 run: deps-run all
-	@FRONT=$(FRONT) PORT=$(PORT) bash deploy/run.sh
+	@FRONT=$(FRONT) PORT=$(PORT) APACHE_MODE=$(APACHE_MODE) bash deploy/run.sh
 
 bench: deps-test all
 	@bash bench/run.sh
@@ -173,3 +176,9 @@ BENCH_PARSER_OBJ := $(BUILD)/obj/bench/bench_parser.o \
                     $(BUILD)/obj/common/multipart.o $(BUILD)/obj/common/mp_params.o
 $(BUILD)/bench_parser: $(BENCH_PARSER_OBJ)
 	$(CC) $(REL_LDFLAGS) -o $@ $^
+
+# build/min_responder (bench/min_responder.c): the ceiling of the end-to-end
+# section, a bare libfcgi responder (discard, or write DIR with fsync),
+# release flags. bench/run.sh builds it.
+$(BUILD)/min_responder: $(BUILD)/obj/bench/min_responder.o
+	$(CC) $(REL_LDFLAGS) -o $@ $^ -lfcgi

@@ -17,7 +17,12 @@ test="$build libcmocka-dev clang clang-tidy libclang-rt-dev nginx-light spawn-fc
 # the upload page's browser test (tests/browser): Debian's Chromium, driven
 # by playwright-core from npm (which downloads no browser of its own)
 test="$test chromium"
-run="$build nginx-light spawn-fcgi curl procps"
+# the other front ends the suite runs against and `make run FRONT=...`
+# starts: lighttpd, Apache httpd with mod_proxy_fcgi (in apache2), mod_fcgid
+# and mod_cgid (in apache2)
+fronts="lighttpd apache2 libapache2-mod-fcgid"
+test="$test $fronts"
+run="$build nginx-light spawn-fcgi curl procps $fronts"
 bench="$test"
 
 case "${1:-}" in

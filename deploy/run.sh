@@ -3,6 +3,12 @@
 # foreground. Builds nothing (make did).
 #
 #   FRONT=nginx PORT=8080 bash deploy/run.sh
+#   FRONT=lighttpd ...
+#   FRONT=apache APACHE_MODE=proxy|fcgid|cgi ...   (proxy by default)
+#
+# nginx, lighttpd and Apache's mod_proxy_fcgi talk to the spawn-fcgi pool;
+# with APACHE_MODE=fcgid or cgi Apache starts the handler itself (no pool),
+# and the handler's log is Apache's error log (this terminal).
 #
 # Settings: spawn-fcgi.conf, overridden by the environment (see the top of
 # that file), e.g. APP_PATHS__AUDIO_DIR=/srv/audio APP_API__MAX_FILE_SIZE_MB=100.
@@ -16,17 +22,31 @@ cd "$root"
 FRONT=${FRONT:-nginx}
 PORT=${PORT:-8080}
 
-# One case per front end; each gets a start script under deploy/<front>/
+# One case per front end; each has a start script under deploy/<front>/
 # with the interface of deploy/nginx/start.sh (RUNDIR PORT SOCKET, exec in
 # the foreground).
+pool=yes
+front_env=()
 case "$FRONT" in
 nginx) front_start=deploy/nginx/start.sh ;;
-lighttpd | apache)
-    echo "run.sh: FRONT=$FRONT is not available yet (only nginx so far)" >&2
-    exit 2
+lighttpd) front_start=deploy/lighttpd/start.sh ;;
+apache)
+    front_start=deploy/apache/start.sh
+    APACHE_MODE=${APACHE_MODE:-proxy}
+    case "$APACHE_MODE" in
+    proxy) ;;
+    fcgid | cgi) pool=no ;;
+    *) echo "run.sh: APACHE_MODE='$APACHE_MODE' (known: proxy, fcgid, cgi)" >&2; exit 2 ;;
+    esac
+    front_env=(APACHE_MODE="$APACHE_MODE")
+    # Started as root, Apache's children run as www-data: they must be able
+    # to connect to the pool's socket.
+    if [ "$(id -u)" = 0 ] && [ "$APACHE_MODE" = proxy ] && [ -z "${FCGI_SOCKET_GROUP+set}" ]; then
+        export FCGI_SOCKET_GROUP=${APACHE_RUN_GROUP:-www-data} FCGI_SOCKET_MODE=0660
+    fi
     ;;
 *)
-    echo "run.sh: unknown FRONT='$FRONT' (known: nginx; later lighttpd, apache)" >&2
+    echo "run.sh: unknown FRONT='$FRONT' (known: nginx, lighttpd, apache)" >&2
     exit 2
     ;;
 esac
@@ -56,6 +76,7 @@ fi
 
 rundir=$root/var/run/$FRONT
 mkdir -p "$rundir"
+upload_dir=""
 
 pids=()       # everything started here, stopped in reverse order
 # The pool and the front end run in their own sessions, so a Ctrl-C reaches
@@ -83,13 +104,15 @@ stop_all() {
         wait "$p" 2>/dev/null || true
     done
     pids=()
+    # lighttpd's request-body temp directory (empty once lighttpd stopped)
+    [ -z "$upload_dir" ] || rm -rf "$upload_dir"
 }
 trap stop_all EXIT
 trap 'echo; echo "run.sh: stopping" >&2; exit 130' INT
 trap 'echo "run.sh: stopping" >&2; exit 143' TERM
 
 # The handler's log (spawn-fcgi.conf FCGI_LOG) on this terminal.
-if [ -n "${FCGI_LOG:-}" ]; then
+if [ "$pool" = yes ] && [ -n "${FCGI_LOG:-}" ]; then
     mkdir -p "$(dirname "$FCGI_LOG")"
     touch "$FCGI_LOG"
     tail -n 0 -F "$FCGI_LOG" >&2 &
@@ -98,17 +121,28 @@ fi
 
 # The pool: `spawn-pool.sh run` stays in the foreground and stops its
 # children on SIGTERM (or is the single handler itself).
-"${detach[@]}" deploy/spawn-pool.sh run &
-pool_pid=$!
-pids+=("$pool_pid")
-for ((n = 0; n < 100; n++)); do
-    [ -S "$FCGI_SOCKET" ] && break
-    kill -0 "$pool_pid" 2>/dev/null || { echo "run.sh: the handler pool did not start" >&2; exit 1; }
-    sleep 0.1
-done
-[ -S "$FCGI_SOCKET" ] || { echo "run.sh: no socket at $FCGI_SOCKET after 10 s" >&2; exit 1; }
+pool_pid=""
+if [ "$pool" = yes ]; then
+    "${detach[@]}" deploy/spawn-pool.sh run &
+    pool_pid=$!
+    pids+=("$pool_pid")
+    for ((n = 0; n < 100; n++)); do
+        [ -S "$FCGI_SOCKET" ] && break
+        kill -0 "$pool_pid" 2>/dev/null || { echo "run.sh: the handler pool did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+    [ -S "$FCGI_SOCKET" ] || { echo "run.sh: no socket at $FCGI_SOCKET after 10 s" >&2; exit 1; }
+fi
 
-FRONT_ERROR_LOG=stderr FRONT_ACCESS_LOG=/dev/stdout \
+# lighttpd copies each upload through temp files on its way to the handler
+# (see deploy/lighttpd/fcgi_upload.conf.in): on tmpfs, in a directory of
+# this run's own
+if [ "$FRONT" = lighttpd ] && [ -z "${LIGHTTPD_UPLOAD_DIR:-}" ] && [ -w /dev/shm ]; then
+    upload_dir=$(mktemp -d /dev/shm/fcgi_upload-lighttpd.XXXXXX)
+    front_env+=(LIGHTTPD_UPLOAD_DIR="$upload_dir")
+fi
+
+env "${front_env[@]}" FRONT_ERROR_LOG=stderr FRONT_ACCESS_LOG=/dev/stdout \
     "${detach[@]}" "$front_start" "$rundir" "$PORT" "$FCGI_SOCKET" &
 front_pid=$!
 pids+=("$front_pid")
@@ -123,7 +157,13 @@ curl -fsS --max-time 2 -o /dev/null "$url/health" ||
 
 rel() { case "$1" in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac; }
 echo
-echo "fcgi_upload is running at $url/ (FRONT=$FRONT, $FCGI_CHILDREN handler process(es))"
+case "$FRONT:${APACHE_MODE:-}" in
+apache:fcgid) how="Apache + mod_fcgid, which starts the handler processes itself" ;;
+apache:cgi) how="Apache CGI, one handler process per request" ;;
+apache:*) how="Apache + mod_proxy_fcgi, $FCGI_CHILDREN handler process(es)" ;;
+*) how="$FRONT, $FCGI_CHILDREN handler process(es)" ;;
+esac
+echo "fcgi_upload is running at $url/ ($how)"
 if [ "$auth" = on ]; then
     echo "  API key: $APP_API__SECRET_KEY$key_note"
     echo "  try:     curl -H \"X-API-Key: $APP_API__SECRET_KEY\" -F file=@tests/fixtures/audio/tone.wav $url/v1/process"
@@ -132,7 +172,9 @@ else
     echo "  try:     curl -F file=@tests/fixtures/audio/tone.wav $url/v1/process"
 fi
 echo "  status:  curl -H \"X-API-Key: ...\" $url/v1/status/<task_id>    health: curl $url/health"
-echo "  spool:   $(rel "${APP_PATHS__AUDIO_DIR:-?}")   queue: $(rel "${APP_PATHS__QUEUE_DIR:-$(dirname "${APP_PATHS__AUDIO_DIR:-var/audio}")/queue}")   handler log: $(rel "${FCGI_LOG:-(none)}")"
+handler_log=$(rel "${FCGI_LOG:-(none)}")
+[ "$pool" = yes ] || handler_log="Apache's error log (this terminal)"
+echo "  spool:   $(rel "${APP_PATHS__AUDIO_DIR:-?}")   queue: $(rel "${APP_PATHS__QUEUE_DIR:-$(dirname "${APP_PATHS__AUDIO_DIR:-var/audio}")/queue}")   handler log: $handler_log"
 echo "Ctrl-C stops everything."
 echo
 
@@ -142,7 +184,7 @@ while :; do
         echo "run.sh: $FRONT exited" >&2
         exit 1
     fi
-    if ! kill -0 "$pool_pid" 2>/dev/null; then
+    if [ -n "$pool_pid" ] && ! kill -0 "$pool_pid" 2>/dev/null; then
         echo "run.sh: the handler pool exited" >&2
         exit 1
     fi

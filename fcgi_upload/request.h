@@ -5,7 +5,8 @@
  * time: its libmagic handle, its digest context, its one body buffer of
  * APP_API__CHUNK_SIZE_KB and its per-request state, all allocated once at
  * start and reused, so memory does not grow with requests or files. The
- * configuration and the task store are shared read-only.
+ * configuration is shared read-only; the task store is the thread's own
+ * (taskstore_open() per thread: a Redis store is one connection).
  */
 #ifndef FU_REQUEST_H
 #define FU_REQUEST_H
@@ -22,7 +23,7 @@ struct request;
 
 struct worker {
     const struct config *cfg;      /* shared, read-only */
-    const struct taskstore *store; /* shared, thread-safe */
+    const struct taskstore *store; /* this thread's (taskstore.h) */
     int spool_fd;                  /* AUDIO_DIR, shared */
     struct fu_magic magic;         /* this worker's */
     EVP_MD_CTX *md;

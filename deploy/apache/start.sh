@@ -52,8 +52,9 @@ esac
 
 PATH=$PATH:/usr/sbin:/usr/local/sbin:/sbin
 httpd=${APACHE:-$(command -v apache2 || command -v httpd || true)}
-[ -n "$httpd" ] && [ -x "$httpd" ] ||
+if [ -z "$httpd" ] || [ ! -x "$httpd" ]; then
     die "apache2 not found (Debian: apt-get install apache2 libapache2-mod-fcgid)"
+fi
 modules=${APACHE_MODULES:-/usr/lib/apache2/modules}
 need="mod_mpm_event.so mod_proxy_fcgi.so"
 [ "$mode" != fcgid ] || need="$need mod_fcgid.so"
@@ -64,6 +65,7 @@ done
 
 # The handler's settings, as the pool sees them (the environment wins over
 # spawn-fcgi.conf, relative paths resolved against it).
+# shellcheck source=../pool-conf.sh
 . "$deploy/pool-conf.sh"
 pool_conf_load "${SPAWN_FCGI_CONF:-$deploy/../spawn-fcgi.conf}"
 mb=${APP_API__MAX_FILE_SIZE_MB:-500}
@@ -118,15 +120,18 @@ proxy)
 fcgid | cgi)
     handler=${FCGI_HANDLER:-$deploy/../build/fcgi_upload}
     [ -x "$handler" ] || die "$handler is not executable (make?)"
-    # the handler runs as Apache's user: give it its directories
-    for d in "${APP_PATHS__AUDIO_DIR:-}" "${APP_PATHS__QUEUE_DIR:-}"; do
-        [ -n "$d" ] || continue
+    # The handler runs as Apache's user: give it its spool and queue (the
+    # queue defaults to a directory named queue next to the spool).
+    audio=${APP_PATHS__AUDIO_DIR:-$deploy/../var/audio}
+    queue=${APP_PATHS__QUEUE_DIR:-$(dirname "$audio")/queue}
+    for d in "$audio" "$queue"; do
         mkdir -p "$d"
         [ "$(id -u)" != 0 ] || chown -R "$run_user:$run_group" "$d"
+        as_user test -w "$d" -a -x "$d" ||
+            die "$run_user cannot write to $d (the handler runs as that user here)"
     done
     as_user test -x "$handler" || die "$run_user cannot run $handler"
-    if ! as_user env "FCGI_HANDLER=$handler" sh -c '"$FCGI_HANDLER" --check-config' \
-        < /dev/null > "$rundir/check-config.out" 2>&1; then
+    if ! as_user "$handler" --check-config < /dev/null > "$rundir/check-config.out" 2>&1; then
         cat "$rundir/check-config.out" >&2
         die "$handler --check-config failed as $run_user"
     fi

@@ -39,6 +39,7 @@ if [ -z "$lighttpd" ] || [ ! -x "$lighttpd" ]; then
 fi
 
 # the handler's limit, as the pool sees it (the environment wins over the file)
+# shellcheck source=../pool-conf.sh
 . "$deploy/pool-conf.sh"
 pool_conf_load "${SPAWN_FCGI_CONF:-$deploy/../spawn-fcgi.conf}"
 mb=${APP_API__MAX_FILE_SIZE_MB:-500}

@@ -144,6 +144,9 @@ front_spec() {
 #   cl_cap     answers a Content-Length over the handler's body limit with
 #              its own 413 (the handler's JSON, no X-Request-ID) before the
 #              handler is involved (server.max-request-size, LimitRequestBody)
+#   chunked_limit_500  a chunked body over LimitRequestBody ends in the
+#              front end's own 500 (mod_fcgid reports the failed read so),
+#              after it has read that many bytes, instead of the 413
 #   pool       the handler processes are the spawn-fcgi pool's, long-lived
 #   per_request  one handler process per request (CGI)
 front_can() {
@@ -152,7 +155,7 @@ front_can() {
     lighttpd:streaming | lighttpd:early | lighttpd:cl_cap | lighttpd:pool) return 0 ;;
     apache-proxy:chunked | apache-proxy:streaming | apache-proxy:early) return 0 ;;
     apache-proxy:cl_cap | apache-proxy:pool) return 0 ;;
-    apache-fcgid:chunked | apache-fcgid:cl_cap) return 0 ;;
+    apache-fcgid:chunked | apache-fcgid:cl_cap | apache-fcgid:chunked_limit_500) return 0 ;;
     apache-cgi:chunked | apache-cgi:streaming | apache-cgi:cl_cap) return 0 ;;
     apache-cgi:per_request) return 0 ;;
     *) return 1 ;;
