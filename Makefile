@@ -168,17 +168,19 @@ bench: deps-test all
 clean:
 	rm -rf $(BUILD)
 
-# ---- bench: parser throughput --------------------------------------------
-# build/bench_parser (bench/bench_parser.c) links the parser only, release
-# flags; bench/run.sh builds and runs it (make bench), saving
+# ---- bench: parser throughput, upload ceilings ----------------------------
+# build/bench_parser (bench/bench_parser.c) links the parser only (its
+# sources are PARSER_SRC, as for the fuzz target), release flags;
+# bench/run.sh builds and runs it (make bench), saving
 # build/bench/parser.json.
 BENCH_PARSER_OBJ := $(BUILD)/obj/bench/bench_parser.o \
-                    $(BUILD)/obj/common/multipart.o $(BUILD)/obj/common/mp_params.o
+                    $(PARSER_SRC:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/bench_parser: $(BENCH_PARSER_OBJ)
 	$(CC) $(REL_LDFLAGS) -o $@ $^
 
-# build/min_responder (bench/min_responder.c): the ceiling of the end-to-end
-# section, a bare libfcgi responder (discard, or write DIR with fsync),
-# release flags. bench/run.sh builds it.
+# build/min_responder (bench/min_responder.c): the ceilings of the
+# end-to-end section (bench/run.sh e2e builds it), release flags: a bare
+# libfcgi responder (discard, or write DIR with fsync) and a FastCGI reader
+# without libfcgi (raw-discard). Tables and JSON: bench/report.py.
 $(BUILD)/min_responder: $(BUILD)/obj/bench/min_responder.o
 	$(CC) $(REL_LDFLAGS) -o $@ $^ -lfcgi

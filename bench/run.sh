@@ -282,12 +282,17 @@ io_sum() {
     echo "$t"
 }
 
-# e2e_rss AFTER: VmHWM (kB) of every backend process, one record per backend
+# e2e_rss AFTER: VmHWM (kB) of every backend process, one record per
+# backend, and of the nginx workers in front of ours ("ours_nginx")
 e2e_rss() {
     local b p list
-    for b in "${!B_PIDS[@]}"; do
+    for b in "${!B_PIDS[@]}" ours_nginx; do
         list=""
-        for p in ${B_PIDS[$b]}; do list="$list${list:+,}$(proc_kb "$p" VmHWM)"; done
+        if [ "$b" = ours_nginx ]; then
+            for p in $(nginx_workers ours); do list="$list${list:+,}$(proc_kb "$p" VmHWM)"; done
+        else
+            for p in ${B_PIDS[$b]}; do list="$list${list:+,}$(proc_kb "$p" VmHWM)"; done
+        fi
         printf '{"t":"rss","backend":"%s","after":"%s","vmhwm_kb":[%s]}\n' "$b" "$1" "$list" >> "$RAW"
     done
 }
