@@ -102,7 +102,8 @@ $(SAN)/fuzz_replay: tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c $(PARSE
 
 # ---- tests ---------------------------------------------------------------
 test: deps-test all san lint format-check unit conformance splits \
-      fuzz-replay fuzz-smoke rq-integration redis-integration integration browser
+      fuzz-replay fuzz-smoke rq-integration redis-integration integration browser \
+      test-faults
 	@echo "make test: all passed"
 
 unit: $(UNIT_BIN)
@@ -135,6 +136,17 @@ rq-integration: $(SAN)/rq_submit
 redis-integration: all $(SAN)/fcgi_upload
 	@timeout --kill-after=30 900 bash tests/integration/test_redis.sh
 # ---- end redis-integration -----------------------------------------------
+
+# ---- test-faults (issue 5: threads, faults survived) ---------------------
+# Through nginx, one handler process per stack: kill -9 and the start-up
+# sweep, graceful stop, client aborts, disk full (a tmpfs: root), hostile
+# bodies, valgrind (tests/integration/test_faults.sh); 64 slow uploads and
+# a fast one, 300 uploads 16 at a time (test_concurrency.sh). ONLY=regex.
+.PHONY: test-faults
+test-faults: all $(SAN)/fcgi_upload
+	@timeout --kill-after=30 1200 bash tests/integration/test_faults.sh
+	@timeout --kill-after=30 1200 bash tests/integration/test_concurrency.sh
+# ---- end test-faults -----------------------------------------------------
 
 integration: all $(SAN)/fcgi_upload
 	@bash tests/integration/run.sh

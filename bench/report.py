@@ -23,6 +23,7 @@ LABEL = {
     "raw": "min no-libfcgi, discard",
     "dd": "dd fdatasync",
 }
+CLK_TCK = [100]  # set from the meta record
 GOAL_RATIO = 0.90  # of the write-to-file ceiling
 GOAL_BYTES_PER_BYTE = 1.0
 
@@ -52,7 +53,18 @@ def summarize_runs(runs):
     out = {}
     for key, rs in groups.items():
         rates = [mbs(r["bytes"], float(r["seconds"])) for r in rs]
+        tck = CLK_TCK[0]
         out[key] = {
+            # CPU seconds per GB moved, and the share of the wall time the
+            # processes were on a CPU (1.0 = one core busy all along)
+            "handler_cpu_s_per_gb": round(statistics.median(
+                r.get("handler_cpu_ticks", 0) / tck / (r["bytes"] / 1e9) for r in rs), 3),
+            "handler_busy": round(statistics.median(
+                r.get("handler_cpu_ticks", 0) / tck / float(r["seconds"]) for r in rs), 2),
+            "nginx_cpu_s_per_gb": round(statistics.median(
+                r.get("nginx_cpu_ticks", 0) / tck / (r["bytes"] / 1e9) for r in rs), 3),
+            "nginx_busy": round(statistics.median(
+                r.get("nginx_cpu_ticks", 0) / tck / float(r["seconds"]) for r in rs), 2),
             "median_mb_s": round(statistics.median(rates), 1),
             "min_mb_s": round(min(rates), 1),
             "max_mb_s": round(max(rates), 1),
@@ -168,6 +180,7 @@ def main():
 def build_e2e(recs, md):
     meta = next((r for r in recs if r["t"] == "meta"), {})
     meta_end = next((r for r in recs if r["t"] == "meta_end"), {})
+    CLK_TCK[0] = meta.get("clk_tck", 100) or 100
     runs = [r for r in recs if r["t"] == "run" and r["tag"] != "warmup"]
     summ = summarize_runs(runs)
     conc = meta.get("conc", 8)
@@ -176,10 +189,12 @@ def build_e2e(recs, md):
            "failed_runs": sum(1 for r in runs if not r["ok"])}
 
     mode = meta.get("conc_mode", "?")
-    conc_note = ("%d threads in one handler process (APP_WORKER__THREADS)" % conc
-                 if mode == "threads" else
-                 "a spawn-fcgi pool of %d handler processes (spawn-fcgi -F %d): "
-                 "APP_WORKER__THREADS is not available in this build" % (conc, conc))
+    if mode == "threads":
+        conc_note = "%d threads in one handler process (APP_WORKER__THREADS=%d)" % (conc, conc)
+    else:
+        conc_note = "a spawn-fcgi pool of %d handler processes (spawn-fcgi -F %d)" % (conc, conc)
+        conc_note += (": BENCH_CONCURRENCY=pool" if meta.get("threads_available")
+                      else ": APP_WORKER__THREADS is not available in this build")
     md.append("### Uploads through nginx (fastcgi_request_buffering off), same run, same machine\n")
     md.append("%d CPUs, nginx %s, client curl %s reading from %s; load average %s at start, %s at end. "
               "%d at once: %s. Throughput in MB/s (10^6 B/s): one at a time the median of %d "
@@ -287,9 +302,11 @@ def build_e2e(recs, md):
             tune.setdefault(tag[5:], {})[b] = v
     e2e["nginx_variants"] = tune
 
+    cpu_md(summ, sizes, conc, md)
     goals_md(e2e, meta, sizes, conc, md)
     tune_md(tune, meta, md)
     profile_md(prof, md)
+    e2e["cpu_finding"] = finding_md(summ, sizes, meta, prof, md)
     return e2e
 
 
@@ -385,19 +402,39 @@ def goals_md(e2e, meta, sizes, conc, md):
     md.append("")
 
 
+def cpu_md(summ, sizes, conc, md):
+    md.append("### CPU per upload (/proc/PID/stat utime+stime; median)\n")
+    md.append("CPU seconds per GB uploaded, and busy = CPU time / wall time (1.00 = one core "
+              "all along). Responder: all its processes; nginx: its worker.\n")
+    md.append("| upload | backend | MB/s | responder CPU s/GB | responder busy | nginx CPU s/GB | nginx busy |")
+    md.append("|---|---|---:|---:|---:|---:|---:|")
+    for c in (1, conc):
+        for sz in sizes:
+            for b in ("ours", "write", "discard", "raw"):
+                v = summ.get(("", b, sz, c))
+                if not v:
+                    continue
+                md.append("| %d MiB x %d | %s | %.0f | %.2f | %.2f | %.2f | %.2f |" % (
+                    sz, c, LABEL[b], v["median_mb_s"], v["handler_cpu_s_per_gb"], v["handler_busy"],
+                    v["nginx_cpu_s_per_gb"], v["nginx_busy"]))
+    md.append("")
+
+
 def tune_md(tune, meta, md):
     if not tune:
         return
     md.append("### nginx variants (largest size, one at a time, median MB/s; "
               "shipped client_body_buffer_size: %s)\n" % meta.get("cbb_shipped", "?"))
     bs = ["ours", "write", "discard", "raw"]
-    md.append("| variant | " + " | ".join(LABEL[b] for b in bs) + " | ours / write |")
-    md.append("|---|" + "---:|" * (len(bs) + 1))
+    md.append("| variant | " + " | ".join(LABEL[b] for b in bs) +
+              " | ours / write | nginx CPU s/GB (ours, raw) |")
+    md.append("|---|" + "---:|" * (len(bs) + 2))
     for v, d in tune.items():
         cells = [cell_mb(d.get(b)) for b in bs]
         rat = ("%.0f%%" % (100 * d["ours"]["median_mb_s"] / d["write"]["median_mb_s"])
                if "ours" in d and "write" in d and d["write"]["median_mb_s"] else "-")
-        md.append("| %s | %s | %s |" % (v, " | ".join(cells), rat))
+        ncpu = "/".join("%.2f" % d[b]["nginx_cpu_s_per_gb"] if b in d else "-" for b in ("ours", "raw"))
+        md.append("| %s | %s | %s | %s |" % (v, " | ".join(cells), rat, ncpu))
     md.append("")
 
 
@@ -422,6 +459,39 @@ def profile_md(prof, md):
             parts.append("inclusive: " + ", ".join("%s %.0f%%" % (names[x], k[x]) for x in k))
         md.append("- **%s**: %s." % (LABEL[b], "; ".join(parts)))
     md.append("")
+
+
+def finding_md(summ, sizes, meta, prof, md):
+    """What the CPU figures say, for the largest single upload."""
+    if not sizes:
+        return None
+    big = sizes[-1]
+    g = {b: summ.get(("", b, big, 1)) for b in ("ours", "write", "discard", "raw")}
+    if not g["ours"] or not g["write"]:
+        return None
+    f = {"size_mib": big}
+    ours, wr = g["ours"]["handler_cpu_s_per_gb"], g["write"]["handler_cpu_s_per_gb"]
+    f["ours_cpu_s_per_gb"], f["write_cpu_s_per_gb"] = ours, wr
+    rate = meta.get("sha256_gb_s") or 0
+    lines = ["%d MiB, one at a time: fcgi_upload spends %.2f s of CPU per GB, the write-to-file "
+             "ceiling %.2f s/GB (+%.2f)." % (big, ours, wr, ours - wr)]
+    if rate:
+        f["sha256_gb_s"] = rate
+        f["sha256_s_per_gb"] = round(1 / rate, 3)
+        lines.append("SHA-256 alone (openssl speed -evp sha256, 64 KiB blocks, one core) runs at "
+                     "%.2f GB/s = %.2f s/GB, which the ceiling does not pay." % (rate, 1 / rate))
+    k = prof.get("ours", {}).get("key_inclusive_pct", {})
+    if "FCGX_GetStr" in k:
+        f["libfcgi_share_of_handler_cpu_pct"] = k["FCGX_GetStr"]
+        lines.append("libfcgi (FCGX_GetStr, its 8 KiB read(2)s included) is %.0f%% of the handler's "
+                     "CPU = %.2f s/GB." % (k["FCGX_GetStr"], ours * k["FCGX_GetStr"] / 100))
+    if g["discard"] and g["raw"]:
+        d, r = g["discard"]["handler_cpu_s_per_gb"], g["raw"]["handler_cpu_s_per_gb"]
+        f["read_cpu_libfcgi_s_per_gb"], f["read_cpu_raw_s_per_gb"] = d, r
+        lines.append("Reading the socket without libfcgi (1 MiB reads) costs %.2f s/GB against "
+                     "%.2f s/GB through libfcgi (discard responders)." % (r, d))
+    md.append("**Finding.** " + " ".join(lines) + "\n")
+    return f
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ e2e_main() {
     BENCH_TMP=$(mktemp -d "$root/$OUT/run.XXXXXX")
     export TMPDIR=$BENCH_TMP
     HANDLER=$root/build/fcgi_upload
-    # shellcheck source=../tests/integration/lib.sh
+    # shellcheck source=tests/integration/lib.sh
     source tests/integration/lib.sh
     set -e
     TMP_DIRS+=("$BENCH_TMP")
@@ -160,17 +160,19 @@ e2e_body_head() {
 e2e_concurrency_mode() {
     local help
     help=$("$HANDLER" --help 2>&1 || true)
+    THREADS_AVAILABLE=false
+    if grep -q APP_WORKER__THREADS <<< "$help" &&
+        ! grep -qi 'only 1 is used' <<< "$help"; then
+        THREADS_AVAILABLE=true
+    fi
     CONC_MODE=${BENCH_CONCURRENCY:-auto}
     if [ "$CONC_MODE" = auto ]; then
         CONC_MODE=pool
-        if grep -q APP_WORKER__THREADS <<< "$help" &&
-            ! grep -qi 'only 1 is used' <<< "$help"; then
-            CONC_MODE=threads
-        fi
+        [ "$THREADS_AVAILABLE" = false ] || CONC_MODE=threads
     fi
     case $CONC_MODE in
     threads) echo "bench: $E2E_CONC at once: APP_WORKER__THREADS=$E2E_CONC in one handler process" ;;
-    pool) echo "bench: $E2E_CONC at once: a spawn-fcgi pool of $E2E_CONC handler processes (threads not available in this build)" ;;
+    pool) echo "bench: $E2E_CONC at once: a spawn-fcgi pool of $E2E_CONC handler processes (threads available: $THREADS_AVAILABLE)" ;;
     *)
         echo "bench: BENCH_CONCURRENCY='$CONC_MODE' (threads, pool or auto)" >&2
         return 1
@@ -182,19 +184,29 @@ e2e_meta() {
     local load threads=0
     load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ',')
     if [ "$1" = start ]; then
-        printf '{"t":"meta","nproc":%d,"nginx":"%s","curl":"%s","client_fs":"%s","conc":%d,"conc_mode":"%s","reps":%d,"conc_reps":%d,"prefix_len":%d,"chunk_kb":%d,"max_file_mb":%d,"cbb_shipped":"%s","loadavg_start":[%s]}\n' \
+        printf '{"t":"meta","nproc":%d,"nginx":"%s","curl":"%s","client_fs":"%s","conc":%d,"conc_mode":"%s","reps":%d,"conc_reps":%d,"prefix_len":%d,"chunk_kb":%d,"max_file_mb":%d,"cbb_shipped":"%s","clk_tck":%d,"threads_available":%s,"sha256_gb_s":%s,"loadavg_start":[%s]}\n' \
             "$(nproc)" "$(nginx_bin -v 2>&1 | sed 's/.*nginx\///')" \
             "$(curl --version | awk 'NR == 1 { print $2 }')" "$CLIENT_FS" \
             "$E2E_CONC" "$CONC_MODE" "$E2E_REPS" "$E2E_CONC_REPS" "$PREFIX_LEN" \
             "$(pool_setting APP_API__CHUNK_SIZE_KB 64)" \
             "$(pool_setting APP_API__MAX_FILE_SIZE_MB 500)" \
-            "$(shipped_cbb)" "$load" >> "$RAW"
+            "$(shipped_cbb)" "$(getconf CLK_TCK)" "$THREADS_AVAILABLE" "$(sha256_rate)" \
+            "$load" >> "$RAW"
     else
         [ -z "${B_PIDS[ours]:-}" ] ||
             threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/${B_PIDS[ours]%% *}/status")
         printf '{"t":"meta_end","loadavg_end":[%s],"ours_threads":%d,"ours_procs":%d}\n' \
             "$load" "$threads" "$(wc -w <<< "${B_PIDS[ours]}")" >> "$RAW"
     fi
+}
+
+# sha256_rate: GB/s of OpenSSL's SHA-256 on one core over 64 KiB blocks
+# (what the handler hashes each upload with); 0 when openssl is missing
+sha256_rate() {
+    local k
+    k=$(openssl speed -seconds 1 -bytes 65536 -evp sha256 2> /dev/null |
+        awk '$1 == "sha256" { sub(/k$/, "", $2); print $2 }' || true)
+    awk -v k="${k:-0}" 'BEGIN { printf "%.3f", k * 1000 / 1e9 }'
 }
 
 nginx_bin() {
@@ -244,6 +256,7 @@ e2e_start_min() {
     mkdir -p "$dir/front" "$dir/files"
     args=("$mode")
     [ "$mode" != write ] || args=(write "$dir/files")
+    # shellcheck disable=SC2153 # ROOT: the repository, set by lib.sh
     spawn-fcgi -s "$dir/fcgi.sock" -M 0600 -F "$E2E_CONC" -P "$dir/pids" \
         -- "$ROOT/build/min_responder" "${args[@]}" > "$dir/spawn.out" 2>&1
     B_PIDS[$name]=$(grep -E '^[0-9]+$' "$dir/pids" | tr '\n' ' ')
@@ -277,6 +290,16 @@ io_sum() {
     shift
     for p in "$@"; do
         v=$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$p/io" 2>/dev/null || true)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+
+# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks
+cpu_ticks() {
+    local p t=0 v
+    for p in "$@"; do
+        v=$(sed 's/^.*) //' "/proc/$p/stat" 2> /dev/null | awk '{ print $12 + $13 }' || true)
         t=$((t + ${v:-0}))
     done
     echo "$t"
@@ -328,15 +351,20 @@ e2e_post() {
 e2e_measure() {
     local b=$1 size=$2 conc=$3 rep=$4 tag=${5:-} body i t0 t1 secs bytes=0
     local ok=true pids=() w=$BENCH_TMP/w hw0=0 hw1=0 nw0=0 nw1=0 workers=""
-    local code up tt fbytes
+    local code up tt fbytes hc0=0 hc1=0 nc0=0 nc1=0
     body=$CLIENT_DIR/body_$size
     fbytes=$((size * MIB))
     rm -f "$w".*
     if [ "$b" != dd ]; then
         workers=$(nginx_workers "$b")
+        # shellcheck disable=SC2086 # a list of PIDs
         hw0=$(io_sum write_bytes ${B_PIDS[$b]})
         # shellcheck disable=SC2086 # a list of PIDs
         nw0=$(io_sum write_bytes $workers)
+        # shellcheck disable=SC2086 # a list of PIDs
+        hc0=$(cpu_ticks ${B_PIDS[$b]})
+        # shellcheck disable=SC2086
+        nc0=$(cpu_ticks $workers)
     fi
     t0=$(date +%s.%N)
     for ((i = 0; i < conc; i++)); do
@@ -355,9 +383,14 @@ e2e_measure() {
     if [ "$b" = dd ]; then
         bytes=$((conc * $(stat -c %s "$body")))
     else
+        # shellcheck disable=SC2086 # a list of PIDs
         hw1=$(io_sum write_bytes ${B_PIDS[$b]})
         # shellcheck disable=SC2086
         nw1=$(io_sum write_bytes $workers)
+        # shellcheck disable=SC2086 # a list of PIDs
+        hc1=$(cpu_ticks ${B_PIDS[$b]})
+        # shellcheck disable=SC2086
+        nc1=$(cpu_ticks $workers)
         for ((i = 0; i < conc; i++)); do
             read -r code up tt < "$w.$i.w" || code=000
             bytes=$((bytes + ${up:-0}))
@@ -368,9 +401,9 @@ e2e_measure() {
         done
         [ "$conc" != 1 ] || secs=${tt:-$secs}
     fi
-    printf '{"t":"run","tag":"%s","backend":"%s","size_mib":%d,"conc":%d,"rep":%d,"bytes":%d,"seconds":%s,"ok":%s,"file_bytes":%d,"handler_write_bytes":%d,"nginx_write_bytes":%d}\n' \
+    printf '{"t":"run","tag":"%s","backend":"%s","size_mib":%d,"conc":%d,"rep":%d,"bytes":%d,"seconds":%s,"ok":%s,"file_bytes":%d,"handler_write_bytes":%d,"nginx_write_bytes":%d,"handler_cpu_ticks":%d,"nginx_cpu_ticks":%d}\n' \
         "$tag" "$b" "$size" "$conc" "$rep" "$bytes" "$secs" "$ok" \
-        $((conc * fbytes)) $((hw1 - hw0)) $((nw1 - nw0)) >> "$RAW"
+        $((conc * fbytes)) $((hw1 - hw0)) $((nw1 - nw0)) $((hc1 - hc0)) $((nc1 - nc0)) >> "$RAW"
     e2e_clean "$b"
     awk -v n="$bytes" -v s="$secs" 'BEGIN { printf "%.0f MB/s", (s > 0 ? n / s / 1e6 : 0) }'
 }
@@ -445,8 +478,8 @@ e2e_profile() {
     for b in ours discard raw; do
         pids=$(tr ' ' ',' <<< "${B_PIDS[$b]}")
         if command -v strace > /dev/null 2>&1; then
-            # shellcheck disable=SC2046 # one -p per PID
-            strace -c -e trace=read,write,fsync -o "$OUT/strace_$b.txt" \
+            # shellcheck disable=SC2046,SC2086 # one -p per PID
+            strace -f -c -e trace=read,write,fsync -o "$OUT/strace_$b.txt" \
                 $(printf -- '-p %s ' ${B_PIDS[$b]}) 2> /dev/null &
             pp=$!
             sleep 0.5
@@ -491,13 +524,13 @@ e2e_profile() {
 #   VARIANT  <size> sets client_body_buffer_size; "<size>+fcgibuf" also sets
 #            fastcgi_buffer_size 64k and fastcgi_buffers 8 64k
 nginx_reload() {
-    local b=$1 v=$2 dir=${B_RUNDIR[$1]} cbb extra="" old p n
+    local b=$1 v=$2 dir=${B_RUNDIR[$1]} cbb fcgibuf="" old p n
     cbb=${v%%+*}
-    [ "$v" = "$cbb" ] || extra='fastcgi_buffer_size 64k; fastcgi_buffers 8 64k;'
+    [ "$v" = "$cbb" ] || fcgibuf='fastcgi_buffer_size 64k; fastcgi_buffers 8 64k;'
     [ -e "$dir/nginx.conf.shipped" ] || cp "$dir/nginx.conf" "$dir/nginx.conf.shipped"
     sed -E "s/^([[:space:]]*client_body_buffer_size)[[:space:]]+[^;]+;/\1 $cbb;/" \
         "$dir/nginx.conf.shipped" |
-        sed -E "s/^([[:space:]]*fastcgi_request_buffering off;)/\1 $extra/" > "$dir/nginx.conf"
+        sed -E "s/^([[:space:]]*fastcgi_request_buffering off;)/\1 $fcgibuf/" > "$dir/nginx.conf"
     grep -q "client_body_buffer_size $cbb;" "$dir/nginx.conf" || {
         echo "bench: no client_body_buffer_size line in the rendered nginx.conf" >&2
         return 1

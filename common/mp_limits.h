@@ -67,7 +67,9 @@
 #define FU_PATH_MAX        1024    /* APP_PATHS__* once made absolute */
 #define FU_MIME_NAME_MAX   127     /* one APP_API__ALLOWED_MIME_TYPES entry */
 #define FU_EXT_MAX         8       /* stored file extension */
-#define FU_THREADS_MAX     256     /* APP_WORKER__THREADS */
+#define FU_THREADS_MAX     128     /* APP_WORKER__THREADS (fds: pool.c) */
+#define FU_GRACE_S_MAX     3600    /* APP_WORKER__GRACE_S */
+#define FU_SWEEP_AGE_S_MAX 2592000 /* APP_WORKER__SWEEP_AGE_S: 30 days */
 #define FU_QUEUE_DEPTH_MAX 1000000 /* APP_REDIS__MAX_QUEUE_DEPTH */
 #define FU_RETRY_AFTER_MAX 3600    /* APP_API__RETRY_AFTER_S */
 #define FU_ENV_VALUE_MAX   4096    /* bytes of any one configuration value */

@@ -17,6 +17,8 @@ test="$build libcmocka-dev clang clang-tidy libclang-rt-dev nginx-light spawn-fc
 # the upload page's browser test (tests/browser): Debian's Chromium, driven
 # by playwright-core from npm (which downloads no browser of its own)
 test="$test chromium"
+# make test-faults runs the handler under valgrind memcheck
+test="$test valgrind"
 # the other front ends the suite runs against and `make run FRONT=...`
 # starts: lighttpd, Apache httpd with mod_proxy_fcgi (in apache2), mod_fcgid
 # and mod_cgid (in apache2)

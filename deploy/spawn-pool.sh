@@ -25,7 +25,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 conf=${SPAWN_FCGI_CONF:-$here/../spawn-fcgi.conf}
 pool_conf_load "$conf"
 base=$(cd "$(dirname "$conf")" && pwd)
-stop_timeout=${FCGI_STOP_TIMEOUT:-10}
+# SIGTERM to SIGKILL: a handler lets uploads in progress finish for up to
+# APP_WORKER__GRACE_S (default 30), then cuts the rest and cleans up (up to
+# 10 s more; fcgi_upload/pool.h): wait for that, and a little longer.
+grace=${APP_WORKER__GRACE_S:-30}
+case $grace in '' | *[!0-9]*) grace=30 ;; esac
+grace=${grace#"${grace%%[!0]*}"} # no leading zeros: $((...)) reads octal
+stop_timeout=${FCGI_STOP_TIMEOUT:-$((grace + 15))}
 
 log() { echo "spawn-pool: $*" >&2; }
 

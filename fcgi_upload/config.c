@@ -586,6 +586,18 @@ static int parse_command_ms(struct config *c, const char *v, size_t len,
     return parse_timeout_ms(v, len, &c->redis_command_ms, why);
 }
 
+static int parse_grace(struct config *c, const char *v, size_t len,
+                       struct bbuf *why)
+{
+    return range_u64(v, len, 0, FU_GRACE_S_MAX, &c->grace_s, why);
+}
+
+static int parse_sweep_age(struct config *c, const char *v, size_t len,
+                           struct bbuf *why)
+{
+    return range_u64(v, len, 1, FU_SWEEP_AGE_S_MAX, &c->sweep_age_s, why);
+}
+
 struct config_var {
     const char *name;
     const char *def; /* default text; "" for none */
@@ -652,8 +664,15 @@ static const struct config_var vars[] = {
      "31536000; 0: no expiry of the hash; -1: neither expires)."},
     {"APP_LOG__LEVEL", "info", parse_level, false,
      "debug, info, warning or error."},
-    {"APP_WORKER__THREADS", "1", parse_threads, false,
-     "Worker threads per process (1 to 256); only 1 is used so far."},
+    {"APP_WORKER__THREADS", "8", parse_threads, false,
+     "Worker threads per process (1 to 128): the uploads one process "
+     "serves at once (more wait in the socket's backlog)."},
+    {"APP_WORKER__GRACE_S", "30", parse_grace, false,
+     "On SIGTERM, seconds (0 to 3600) uploads in progress get to finish "
+     "before they are cut short and their partial files removed."},
+    {"APP_WORKER__SWEEP_AGE_S", "3600", parse_sweep_age, false,
+     "At start, temp files and incomplete task directories older than "
+     "this (seconds, 1 to 2592000) and held by no live worker are removed."},
 };
 
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
@@ -805,4 +824,7 @@ void config_print(const struct config *c, FILE *out)
     }
     fprintf(out, "APP_LOG__LEVEL=%s\n", fu_log_level_name(c->log_level));
     fprintf(out, "APP_WORKER__THREADS=%llu\n", (unsigned long long)c->threads);
+    fprintf(out, "APP_WORKER__GRACE_S=%llu\n", (unsigned long long)c->grace_s);
+    fprintf(out, "APP_WORKER__SWEEP_AGE_S=%llu\n",
+            (unsigned long long)c->sweep_age_s);
 }

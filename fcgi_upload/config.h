@@ -50,7 +50,9 @@ struct config {
     struct config_mime mimes[FU_MIME_TYPES_MAX];
     size_t nmimes;
     enum fu_log_level log_level;
-    uint64_t threads; /* APP_WORKER__THREADS */
+    uint64_t threads;     /* APP_WORKER__THREADS */
+    uint64_t grace_s;     /* APP_WORKER__GRACE_S */
+    uint64_t sweep_age_s; /* APP_WORKER__SWEEP_AGE_S */
     /* The Redis/RQ hand-off; redis_url "" means the filesystem queue. */
     char redis_url[FU_REDIS_URL_MAX + 1];    /* APP_REDIS__URL, checked */
     int redis_results_db;                    /* APP_REDIS__RESULTS_DB */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,18 @@ int fsu_open_dir(int atfd, const char *path, bool create, bool follow,
     }
     *out_fd = fd;
     return 0;
+}
+
+void fsu_hold(int fd)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        fu_log_errno(FU_LOG_DEBUG, NULL, "flock", errno,
+                     "cannot mark a file in use for the start-up sweep");
+}
+
+bool fsu_held_elsewhere(int fd)
+{
+    return flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -67,6 +80,7 @@ int fsu_write_atomic(int tmp_dirfd, const char *tmp_name, int dst_dirfd,
                      "cannot create %s", tmp_name);
         return mapped(err);
     }
+    fsu_hold(fd);
     rc = write_all(fd, buf, len);
     if (rc) {
         step = "write";

@@ -2,11 +2,13 @@
  * request.h - serving one request, independent of the transport.
  *
  * A worker is what one thread (or process) needs to serve requests one at a
- * time: its libmagic handle, its digest context, its one body buffer of
- * APP_API__CHUNK_SIZE_KB and its per-request state, all allocated once at
- * start and reused, so memory does not grow with requests or files. The
- * configuration is shared read-only; the task store is the thread's own
- * (taskstore_open() per thread: a Redis store is one connection).
+ * time: its digest context, its one body buffer of APP_API__CHUNK_SIZE_KB
+ * and its per-request state, all allocated once at start and reused, so
+ * memory does not grow with requests or files. The configuration is shared
+ * read-only, and so is the libmagic database (fu_magic.h, behind a lock);
+ * the task store is the thread's own (taskstore_open() per thread: a Redis
+ * store is one connection), or the filesystem store, which the threads of
+ * a process share (main.c, pool.h).
  */
 #ifndef FU_REQUEST_H
 #define FU_REQUEST_H
@@ -23,9 +25,9 @@ struct request;
 
 struct worker {
     const struct config *cfg;      /* shared, read-only */
-    const struct taskstore *store; /* this thread's (taskstore.h) */
+    const struct taskstore *store; /* this thread's, or thread-safe */
     int spool_fd;                  /* AUDIO_DIR, shared */
-    struct fu_magic magic;         /* this worker's */
+    struct fu_magic magic;         /* a reference to the process's */
     EVP_MD_CTX *md;
     EVP_MD *sha256;
     char *chunk; /* the one body buffer */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "fu_log.h"
 
 static int storage_errno(int err)
@@ -59,6 +60,9 @@ int sink_open(struct sink *s, const char *task_id)
         err = fail(s, "openat task dir", errno);
         goto out_discard;
     }
+    /* held until sink_discard() or sink_release(): the start-up sweep of
+     * another process leaves the directory alone meanwhile */
+    fsu_hold(s->dir_fd);
     s->fd = openat(s->dir_fd, s->tmp_name,
                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (s->fd < 0) {

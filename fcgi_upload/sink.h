@@ -1,7 +1,8 @@
 /*
  * sink.h - the file part's way to disk, in the manner of redis rdbSave():
  *
- *   mkdirat(AUDIO_DIR, <task_id>, 0750)
+ *   mkdirat(AUDIO_DIR, <task_id>, 0750), flock of the directory (held until
+ *   the request ends, for the start-up sweep: sweep.h)
  *   openat(<task dir>, ".raw.<pid>.part",
  *          O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0640)
  *   write() in a loop (short writes, EINTR), SHA-256 of every byte

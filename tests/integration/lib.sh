@@ -8,6 +8,8 @@
 #
 #   start_stack nginx [NAME=value ...]   extra environment for the handler
 #   ... req_auth POST /v1/process -F file=@...; expect_status 202 ...
+#   start_pool                           (re)start a pool that died, same
+#                                        settings and directories
 #   stop_stack
 #
 # Every process the harness starts is recorded by PID; cleanup (EXIT trap,
@@ -230,20 +232,9 @@ start_stack() {
         "${pool_env[@]}"
         "$@"
     )
+    STACK_ENVS=("${envs[@]}")
     if [ "$FRONT_POOL" = yes ]; then
-        env "${envs[@]}" "$ROOT/deploy/spawn-pool.sh" run > "$STACK_DIR/pool.out" 2>&1 &
-        STACK_POOL_PID=$!
-        for ((n = 0; n < 150; n++)); do
-            [ -S "$STACK_SOCKET" ] && break
-            alive "$STACK_POOL_PID" || break
-            sleep 0.1
-        done
-        if [ ! -S "$STACK_SOCKET" ]; then
-            echo "harness: the handler pool did not start" >&2
-            stack_logs >&2
-            return 1
-        fi
-        mapfile -t STACK_HANDLER_PIDS < <(grep -E '^[0-9]+$' "$STACK_DIR/pool.pid")
+        start_pool || return 1
     fi
 
     # the handler's settings go to the front end too: lighttpd and Apache
@@ -264,6 +255,28 @@ start_stack() {
     echo "harness: $front on port $STACK_PORT does not answer GET /health with 200" >&2
     stack_logs >&2
     return 1
+}
+
+# start_pool: (re)start the stack's handler pool with the settings of
+# start_stack (STACK_ENVS), on the same socket, spool and queue: what a
+# supervisor (systemd) does when the pool died. Sets STACK_POOL_PID and
+# STACK_HANDLER_PIDS; the previous pool must be gone.
+start_pool() {
+    local n
+    rm -f "$STACK_SOCKET"
+    env "${STACK_ENVS[@]}" "$ROOT/deploy/spawn-pool.sh" run >> "$STACK_DIR/pool.out" 2>&1 &
+    STACK_POOL_PID=$!
+    for ((n = 0; n < 150; n++)); do
+        [ -S "$STACK_SOCKET" ] && break
+        alive "$STACK_POOL_PID" || break
+        sleep 0.1
+    done
+    if [ ! -S "$STACK_SOCKET" ]; then
+        echo "harness: the handler pool did not start" >&2
+        stack_logs >&2
+        return 1
+    fi
+    mapfile -t STACK_HANDLER_PIDS < <(grep -E '^[0-9]+$' "$STACK_DIR/pool.pid")
 }
 
 # stop_stack: front end first (no new requests), then the pool.

@@ -887,7 +887,8 @@ t_rss_per_request() {
     hwm_sampler "$exe" "$STACK_DIR/hwm1" &
     spid=$!
     track_pid "$spid"
-    upload_fixture "$small"
+    # slowed down so that the short-lived process is seen by the sampler
+    upload_fixture "$small" --limit-rate 1M
     kill "$spid" 2> /dev/null
     wait "$spid" 2> /dev/null
     expect_accepted "$small" audio/x-wav

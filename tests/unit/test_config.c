@@ -81,7 +81,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_queue_depth, 50);
     assert_int_equal(c.retry_after_s, 30);
     assert_int_equal(c.log_level, FU_LOG_INFO);
-    assert_int_equal(c.threads, 1);
+    assert_int_equal(c.threads, 8);
+    assert_int_equal(c.grace_s, 30);
+    assert_int_equal(c.sweep_age_s, 3600);
     assert_non_null(getcwd(cwd, sizeof(cwd)));
     snprintf(want, sizeof(want), "%s/var/audio", cwd);
     assert_string_equal(c.audio_dir, want);
@@ -116,7 +118,9 @@ static void test_every_variable(void **state)
         {"APP_PATHS__QUEUE_DIR", "/srv/q"},
         {"APP_REDIS__MAX_QUEUE_DEPTH", "3"},
         {"APP_LOG__LEVEL", "WARN"},
-        {"APP_WORKER__THREADS", "8"},
+        {"APP_WORKER__THREADS", "16"},
+        {"APP_WORKER__GRACE_S", "0"},
+        {"APP_WORKER__SWEEP_AGE_S", "60"},
         {0},
     };
     struct config c;
@@ -143,7 +147,9 @@ static void test_every_variable(void **state)
     assert_false(c.queue_dir_derived);
     assert_int_equal(c.max_queue_depth, 3);
     assert_int_equal(c.log_level, FU_LOG_WARNING);
-    assert_int_equal(c.threads, 8);
+    assert_int_equal(c.threads, 16);
+    assert_int_equal(c.grace_s, 0);
+    assert_int_equal(c.sweep_age_s, 60);
 }
 
 static void test_empty_is_unset(void **state)
@@ -197,7 +203,10 @@ static void test_bad_values_name_variable_and_value(void **state)
                "'3601'");
     expect_bad("APP_LOG__LEVEL", "loud", "APP_LOG__LEVEL", "'loud'");
     expect_bad("APP_WORKER__THREADS", "0", "APP_WORKER__THREADS", "'0'");
-    expect_bad("APP_WORKER__THREADS", "257", "APP_WORKER__THREADS", "'257'");
+    expect_bad("APP_WORKER__THREADS", "129", "APP_WORKER__THREADS", "'129'");
+    expect_bad("APP_WORKER__GRACE_S", "3601", "APP_WORKER__GRACE_S", "'3601'");
+    expect_bad("APP_WORKER__SWEEP_AGE_S", "0", "APP_WORKER__SWEEP_AGE_S",
+               "'0'");
     expect_bad("APP_API__ALLOWED_MIME_TYPES", "audio/x-unknown",
                "APP_API__ALLOWED_MIME_TYPES", "audio/x-unknown=<ext>");
     expect_bad("APP_API__ALLOWED_MIME_TYPES", "audio",
@@ -296,6 +305,8 @@ static void test_help_and_print(void **state)
         "APP_API__AUTH_ENABLED",
         "APP_LOG__LEVEL",
         "APP_WORKER__THREADS",
+        "APP_WORKER__GRACE_S",
+        "APP_WORKER__SWEEP_AGE_S",
         "APP_API__RETRY_AFTER_S",
     };
     char *buf = NULL;
