@@ -53,7 +53,7 @@ bench_parser() {
 #                              when the handler has them, else a spawn-fcgi
 #                              pool of CONC processes
 #   BENCH_TUNE="8k 64k 256k 1m 4m 1m+fcgibuf"   nginx variants ("" skips)
-#   BENCH_TUNE_REPS=2          repetitions per variant (500 MiB, 1 at a time)
+#   BENCH_TUNE_REPS=3          repetitions per variant (500 MiB, 1 at a time)
 #   BENCH_PROFILE=1            0 skips perf/strace
 bench_e2e() {
     echo "== bench: end-to-end uploads through nginx"
@@ -74,7 +74,7 @@ e2e_main() {
     E2E_REPS=${BENCH_REPS:-3}
     E2E_CONC_REPS=${BENCH_CONC_REPS:-2}
     E2E_TUNE=${BENCH_TUNE-8k 64k 256k 1m 4m 1m+fcgibuf}
-    E2E_TUNE_REPS=${BENCH_TUNE_REPS:-2}
+    E2E_TUNE_REPS=${BENCH_TUNE_REPS:-3}
     E2E_PROFILE=${BENCH_PROFILE:-1}
     RAW=$root/$OUT/e2e.jsonl
     : > "$RAW"
@@ -278,10 +278,11 @@ e2e_start_min() {
     return 1
 }
 
-# nginx_workers BACKEND: the worker PIDs of BACKEND's nginx. (children_of
-# reads every /proc/PID/stat; one that vanishes meanwhile makes awk exit 2.)
+# nginx_workers BACKEND: the worker PIDs of BACKEND's nginx. (Not the
+# harness's children_of: it reads every /proc/PID/stat in one awk, and mawk
+# gives up at the first process that exited meanwhile, missing the rest.)
 nginx_workers() {
-    children_of "${B_NGINX[$1]}" | tr '\n' ' ' || true
+    ps -o pid= --ppid "${B_NGINX[$1]}" | tr -s ' \n' ' ' || true
 }
 
 # io_sum FIELD PID...: the sum of a /proc/PID/io field

@@ -3,8 +3,11 @@
 #
 #   tests/conformance.sh BIN        (make conformance: BIN = build/san/mpdump)
 #
-# The vectors live in $CONFORMANCE_DIR (default ../shared/conformance, read
-# its README.md). Each is fed four ways: whole (--chunk 1000000000),
+# The vectors live in $CONFORMANCE_DIR (default tests/fixtures/conformance,
+# our copy of the shared set in ../shared/conformance; read its README.md).
+# When the shared set sits next to the checkout and differs from the copy,
+# a warning says so: refresh the copy with
+#   rm -r tests/fixtures/conformance && cp -r ../shared/conformance tests/fixtures/ Each is fed four ways: whole (--chunk 1000000000),
 # --bytewise, --chunk 65536, and in the vector's own pieces when
 # expected.json has "chunks" or "chunk_size". Every feeding must print the
 # same JSON and exit with the same status. Then:
@@ -25,8 +28,13 @@ if [ $# -ne 1 ] || [ ! -x "$1" ]; then
     exit 2
 fi
 BIN=$1
-DIR=${CONFORMANCE_DIR:-../shared/conformance}
+DIR=${CONFORMANCE_DIR:-tests/fixtures/conformance}
 POLICY=tests/conformance_policy.md
+if [ -d ../shared/conformance ] && ! diff -rq ../shared/conformance "$DIR" \
+    > /dev/null 2>&1; then
+    echo "conformance: WARNING: ../shared/conformance differs from $DIR;" \
+        "the copy is what is tested" >&2
+fi
 if [ ! -d "$DIR" ]; then
     echo "conformance: FAIL: vector directory '$DIR' not found" \
         "(set CONFORMANCE_DIR)" >&2

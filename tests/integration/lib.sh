@@ -63,8 +63,9 @@ alive() {
 
 # children_of PID: direct children, from /proc (for a front end's workers)
 children_of() {
-    awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, a, "/"); print a[3] } }' \
-        /proc/[0-9]*/stat 2>/dev/null
+    # ps, not awk over /proc/*/stat: mawk stops at the first file that
+    # vanishes while it reads.
+    ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '
 }
 
 # stop_pids SECONDS PID...: SIGTERM, wait up to SECONDS, then SIGKILL the
@@ -276,7 +277,15 @@ start_pool() {
         stack_logs >&2
         return 1
     fi
-    mapfile -t STACK_HANDLER_PIDS < <(grep -E '^[0-9]+$' "$STACK_DIR/pool.pid")
+    # the socket appears before spawn-fcgi has written every child's PID
+    local want
+    want=$(env "${STACK_ENVS[@]}" "$ROOT/deploy/spawn-pool.sh" config 2>/dev/null |
+        sed -n 's/^FCGI_CHILDREN=//p')
+    for ((n = 0; n < 50; n++)); do
+        mapfile -t STACK_HANDLER_PIDS < <(grep -E '^[0-9]+$' "$STACK_DIR/pool.pid" 2>/dev/null)
+        [ "${#STACK_HANDLER_PIDS[@]}" -ge "${want:-1}" ] && break
+        sleep 0.1
+    done
 }
 
 # stop_stack: front end first (no new requests), then the pool.

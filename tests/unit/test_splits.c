@@ -2,7 +2,7 @@
  * test_splits.c - split invariance of the multipart parser.
  *
  * For every fixture tests/fixtures/multipart/NAME.{body,ct} and every
- * conformance vector ($CONFORMANCE_DIR, default ../shared/conformance), the
+ * conformance vector ($CONFORMANCE_DIR, default tests/fixtures/conformance), the
  * callback transcript of the body fed whole must equal the transcript when
  * it is fed one byte at a time, cut once at every position, and cut twice at
  * every pair of positions (bodies up to TWO_CUT_ALL bytes; above that a
@@ -36,7 +36,7 @@
 #include "multipart.h"
 
 #define FIXTURE_DIR         "tests/fixtures/multipart"
-#define CONFORMANCE_DEFAULT "../shared/conformance"
+#define CONFORMANCE_DEFAULT "tests/fixtures/conformance"
 #define ONE_CUT_ALL         ((size_t)16 * 1024) /* every single cut up to this size */
 #define ONE_CUT_SAMPLE      1500 /* random single cuts above it */
 #define TWO_CUT_ALL         2048 /* every pair of cuts up to this size */
