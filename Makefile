@@ -38,6 +38,9 @@ LIBS    := -lfcgi -luuid -lmagic -ljansson -lcrypto -lhiredis -lz -lpthread
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 HANDLER_SRC := $(sort $(wildcard fcgi_upload/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+# helpers shared by the unit tests, linked into every one
+UNIT_SUPPORT_SRC := $(sort $(wildcard tests/unit/support/*.c))
+UNIT_SUPPORT_HDR := $(wildcard tests/unit/support/*.h)
 HDRS        := $(wildcard common/*.h fcgi_upload/*.h)
 
 COMMON_OBJ      := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
@@ -47,6 +50,7 @@ SAN_HANDLER_OBJ := $(HANDLER_SRC:%.c=$(SAN)/obj/%.o)
 # handler objects without main(), for unit tests of the responder's pieces
 SAN_HANDLER_LIB := $(filter-out $(SAN)/obj/fcgi_upload/main.o,$(SAN_HANDLER_OBJ))
 UNIT_BIN        := $(UNIT_SRC:tests/unit/%.c=$(SAN)/tests/%)
+SAN_UNIT_SUPPORT_OBJ := $(UNIT_SUPPORT_SRC:%.c=$(SAN)/obj/%.o)
 
 .PHONY: all san deps-build deps-test deps-run test unit conformance splits \
         fuzz fuzz-smoke fuzz-replay integration rq-integration lint format format-check \
@@ -77,9 +81,11 @@ $(SAN)/fcgi_upload: $(SAN_HANDLER_OBJ) $(SAN_COMMON_OBJ)
 	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(LIBS)
 $(SAN)/mpdump: $(SAN)/obj/tests/tools/mpdump.o $(SAN_COMMON_OBJ)
 	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(LIBS)
-$(SAN)/tests/%: $(SAN)/obj/tests/unit/%.o $(SAN_COMMON_OBJ) $(SAN_HANDLER_LIB)
+$(SAN)/tests/%: $(SAN)/obj/tests/unit/%.o $(SAN_UNIT_SUPPORT_OBJ) \
+                $(SAN_COMMON_OBJ) $(SAN_HANDLER_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+$(UNIT_SRC:%.c=$(SAN)/obj/%.o) $(SAN_UNIT_SUPPORT_OBJ): $(UNIT_SUPPORT_HDR)
 
 $(SAN)/rq_submit: $(SAN)/obj/tests/tools/rq_submit.o \
                   $(SAN)/obj/fcgi_upload/rq_store.o $(SAN_COMMON_OBJ)
@@ -165,10 +171,12 @@ lint:
 
 format:
 	clang-format -i $(COMMON_SRC) $(HANDLER_SRC) $(HDRS) $(UNIT_SRC) \
+	    $(UNIT_SUPPORT_SRC) $(UNIT_SUPPORT_HDR) \
 	    $(wildcard tests/tools/*.c tests/fuzz/*.c bench/*.c)
 format-check:
 	@clang-format --dry-run -Werror $(COMMON_SRC) $(HANDLER_SRC) $(HDRS) \
-	    $(UNIT_SRC) $(wildcard tests/tools/*.c tests/fuzz/*.c bench/*.c)
+	    $(UNIT_SRC) $(UNIT_SUPPORT_SRC) $(UNIT_SUPPORT_HDR) \
+	    $(wildcard tests/tools/*.c tests/fuzz/*.c bench/*.c)
 
 # ---- run and bench -------------------------------------------------------
 run: deps-run all

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "hexdigit.h"
 #include "multipart.h"
 #include "utf8.h"
 
@@ -170,17 +171,6 @@ enum mp_errno mp_boundary_parse(const char *ct, size_t len, char *out,
     return MP_OK;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 5987 attr-char. */
 static bool is_attr_char(unsigned char c)
 {
@@ -252,8 +242,8 @@ static enum mp_errno ext_value(const char *s, size_t len, size_t *pos,
             int hi, lo;
             if (len - i < 3)
                 return MP_E_DISPOSITION_SYNTAX;
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
+            hi = hex_digit_value((unsigned char)s[i + 1]);
+            lo = hex_digit_value((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return MP_E_DISPOSITION_SYNTAX;
             v = hi * 16 + lo;

@@ -23,6 +23,7 @@
 #include <hiredis/hiredis.h>
 
 #include "bbuf.h"
+#include "hexdigit.h"
 #include "utf8.h"
 
 /* RQ 1.13's key names (rq/queue.py, rq/job.py, rq/worker_registration.py) */
@@ -68,17 +69,6 @@ const char *rq_store_strerror(int err)
 
 /* ---- URL ---------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0..n) into out (cap bytes, NUL included). */
 static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -91,8 +81,8 @@ static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
         if (c == '%') {
             if (n - i < 3)
                 return false;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = hex_digit_value((unsigned char)s[i + 1]);
+            lo = hex_digit_value((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return false;
             c = (char)(hi << 4 | lo);

@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 files=$(ls common/*.c common/*.h fcgi_upload/*.c fcgi_upload/*.h \
-    tests/unit/*.c tests/tools/*.c tests/fuzz/*.c bench/*.c 2>/dev/null || true)
+    tests/unit/*.c tests/unit/support/*.c tests/unit/support/*.h \
+    tests/tools/*.c tests/fuzz/*.c bench/*.c 2>/dev/null || true)
 
 banned='\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|strncpy|tmpnam|mktemp)[[:space:]]*\('
 bad=$(grep -nE "$banned" $files || true)

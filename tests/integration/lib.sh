@@ -18,7 +18,8 @@
 #
 # Results: begin NAME ... end_case prints one PASS/FAIL line per case, with
 # the reasons (request, status, body) above a FAIL; `summary` prints the
-# counts and returns non-zero if anything failed.
+# counts and returns non-zero if anything failed. run_section runs a list of
+# cases on one stack of its own.
 #
 # Front ends: nginx, lighttpd, apache-proxy (mod_proxy_fcgi to the pool),
 # apache-fcgid (mod_fcgid spawns the handler) and apache-cgi (mod_cgid, one
@@ -465,6 +466,37 @@ run_case() {
     if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then return 0; fi
     begin "$name"
     if "$@"; then :; fi
+    end_case
+}
+
+# run_section LABEL CASE... -- [start_stack ARGS...]: one $FRONT stack
+# (start_stack "$FRONT" ARGS...) for the cases, each NAME:FUNCTION and run
+# with run_case; not started when ONLY selects none of them. After
+# stop_stack (the workers have exited, so LeakSanitizer has reported) a
+# case "LABEL stack: no sanitizer report in the handler log". A stack that
+# does not start is a failed case "LABEL stack". Returns 0.
+run_section() {
+    local label=$1 c wanted=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        if [ -z "${ONLY:-}" ] || [[ ${1%%:*} =~ $ONLY ]]; then wanted+=("$1"); fi
+        shift
+    done
+    shift
+    [ ${#wanted[@]} -gt 0 ] || return 0
+    if ! start_stack "$FRONT" "$@"; then
+        begin "$label stack"
+        fail "the stack did not start"
+        end_case
+        return 0
+    fi
+    for c in "${wanted[@]}"; do run_case "${c%%:*}" "${c#*:}"; done
+    local log=$STACK_LOG
+    stop_stack
+    begin "$label stack: no sanitizer report in the handler log"
+    if grep -qE 'Sanitizer|runtime error:' "$log"; then
+        fail "$(grep -m 5 -E 'Sanitizer|runtime error:|SUMMARY' "$log" | tr '\n' ' ')"
+    fi
     end_case
 }
 

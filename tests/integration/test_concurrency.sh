@@ -250,30 +250,7 @@ EOF
 
 # ---- the run ---------------------------------------------------------------------------
 
-run_section() {
-    local label=$1 c wanted=()
-    shift
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do
-        if [ -z "${ONLY:-}" ] || [[ ${1%%:*} =~ $ONLY ]]; then wanted+=("$1"); fi
-        shift
-    done
-    shift
-    [ ${#wanted[@]} -gt 0 ] || return 0
-    if ! start_stack "$FRONT" "$@"; then
-        begin "$label stack"
-        fail "the stack did not start"
-        end_case
-        return 0
-    fi
-    for c in "${wanted[@]}"; do run_case "${c%%:*}" "${c#*:}"; done
-    local log=$STACK_LOG
-    stop_stack
-    begin "$label stack: no sanitizer report in the handler log"
-    if grep -qE 'Sanitizer|runtime error:' "$log"; then
-        fail "$(grep -m 5 -E 'Sanitizer|runtime error:|SUMMARY' "$log" | tr '\n' ' ')"
-    fi
-    end_case
-}
+# run_section (lib.sh) LABEL CASES... -- start_stack args: one stack each
 
 front_spec "$FRONT" || exit 2
 echo "== $FRONT: concurrency, handler $HANDLER (release: $REL_HANDLER), SEED=$SEED"

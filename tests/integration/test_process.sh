@@ -915,7 +915,6 @@ t_rss_per_request() {
 
 # ---- the run ---------------------------------------------------------------------------
 
-# shellcheck disable=SC2034 # read by run_section through ${!name}
 MAIN_CASES=(
     health:t_health static_page:t_static_page routes:t_routes auth_401:t_auth
     fallback_key:t_fallback_key not_multipart_400:t_not_multipart
@@ -932,46 +931,21 @@ MAIN_CASES=(
     client_abort:t_client_abort upload_500mb:t_upload_500mb
     early_answers_600mb:t_early_answers
 )
-# shellcheck disable=SC2034
 SMALL_CASES=(size_boundary_413:t_size_boundary queue_full_429:t_queue_full)
-# shellcheck disable=SC2034
 RSS_CASES=(rss_500mb_vs_1mb:t_rss)
 
-# run_section LABEL CASES_ARRAY_NAME [start_stack args...]: one stack for
-# the section's cases (not started when ONLY selects none of them).
-run_section() {
-    local label=$1 arr="$2[@]" c wanted=()
-    shift 2
-    for c in "${!arr}"; do
-        if [ -z "${ONLY:-}" ] || [[ ${c%%:*} =~ $ONLY ]]; then wanted+=("$c"); fi
-    done
-    [ ${#wanted[@]} -gt 0 ] || return 0
-    if ! start_stack "$FRONT" "$@"; then
-        begin "$label stack"
-        fail "the stack did not start"
-        end_case
-        return 0
-    fi
-    for c in "${wanted[@]}"; do run_case "${c%%:*}" "${c#*:}"; done
-    # after the workers exit (LeakSanitizer reports then): nothing in the log
-    local log=$STACK_LOG
-    stop_stack
-    begin "$label stack: no sanitizer report in the handler log"
-    if grep -qE 'Sanitizer|runtime error:' "$log"; then
-        fail "$(grep -m 5 -E 'Sanitizer|runtime error:|SUMMARY' "$log" | tr '\n' ' ')"
-    fi
-    end_case
-}
+# run_section (lib.sh) LABEL CASES... -- [start_stack args...]: one stack
+# for the section's cases (not started when ONLY selects none of them).
 
 front_spec "$FRONT" || exit 2
 echo "== $FRONT: handler $HANDLER"
 FALLBACK_KEY=$(rand_hex 24)
-run_section main MAIN_CASES APP_API__FALLBACK_KEYS="$FALLBACK_KEY"
+run_section main "${MAIN_CASES[@]}" -- APP_API__FALLBACK_KEYS="$FALLBACK_KEY"
 # (and the smallest read buffer, so bodies arrive in many 4 KB pieces)
-run_section small SMALL_CASES APP_API__MAX_FILE_SIZE_MB=1 APP_REDIS__MAX_QUEUE_DEPTH=1 \
-    APP_API__CHUNK_SIZE_KB=4
+run_section small "${SMALL_CASES[@]}" -- APP_API__MAX_FILE_SIZE_MB=1 \
+    APP_REDIS__MAX_QUEUE_DEPTH=1 APP_API__CHUNK_SIZE_KB=4
 if [ -x "$REL_HANDLER" ]; then
-    HANDLER=$REL_HANDLER run_section rss RSS_CASES
+    HANDLER=$REL_HANDLER run_section rss "${RSS_CASES[@]}" --
 elif [ -z "${ONLY:-}" ] || [[ rss_500mb_vs_1mb =~ $ONLY ]]; then
     begin rss_500mb_vs_1mb
     fail "$REL_HANDLER is not built"

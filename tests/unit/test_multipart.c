@@ -5,10 +5,8 @@
  * error name (a table of inputs that must reach each one: an error added to
  * MP_ERRNO_MAP without a case here fails test_every_error_has_a_case),
  * mp_errno_name()/mp_errno_message(), sticky errors, error offsets, callbacks
- * that stop the parser, and callback transcripts of small bodies.
- *
- * The transcript recorder below has a twin in test_splits.c (each test
- * binary is one source file); keep the two formats the same.
+ * that stop the parser, and callback transcripts of small bodies (the
+ * recorder is support/transcript.c, shared with test_splits.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +19,7 @@
 #include <cmocka.h>
 
 #include "multipart.h"
+#include "support/transcript.h"
 
 #define CT  "multipart/form-data; boundary=XyZ"
 #define CD  "Content-Disposition: form-data; name=\"a\"\r\n"
@@ -29,205 +28,6 @@
 #define B70                                                                    \
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_+.0123"
 
-/* ---- transcript recorder ------------------------------------------------ */
-
-/* Which callback returns non-zero (to test MP_E_CALLBACK). */
-enum stop_at {
-    STOP_NONE,
-    STOP_BEGIN,
-    STOP_HEADER,
-    STOP_HEADERS_COMPLETE,
-    STOP_DATA,
-    STOP_PART_END,
-    STOP_BODY_END
-};
-
-#define PEND_MAX 256
-
-struct rec {
-    char *s; /* the transcript, NUL-terminated */
-    size_t len, cap;
-    unsigned char pend[PEND_MAX]; /* first data bytes of the open part */
-    uint64_t data_len;            /* data bytes of the open part */
-    uint64_t fnv;                 /* FNV-1a of them */
-    bool data_open;
-    enum stop_at stop_at;
-    unsigned calls; /* callbacks seen */
-};
-
-static void rec_putn(struct rec *r, const char *s, size_t n)
-{
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 256;
-        while (r->len + n + 1 > cap)
-            cap *= 2;
-        r->s = realloc(r->s, cap);
-        assert_non_null(r->s);
-        r->cap = cap;
-    }
-    memcpy(r->s + r->len, s, n);
-    r->len += n;
-    r->s[r->len] = '\0';
-}
-
-static void rec_printf(struct rec *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void rec_printf(struct rec *r, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    /* clang-tidy 14 reports ap as uninitialized when it analyses several
-     * files in one run (a false positive: va_start is right above) */
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0 && (size_t)n < sizeof(buf));
-    rec_putn(r, buf, (size_t)n);
-}
-
-/* Bytes as a C-like string: printable ASCII as is, \r \n \t, else \xHH. */
-static void rec_escaped(struct rec *r, const void *p, size_t n)
-{
-    const unsigned char *u = p;
-    rec_putn(r, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = u[i];
-        if (c == '\r')
-            rec_putn(r, "\\r", 2);
-        else if (c == '\n')
-            rec_putn(r, "\\n", 2);
-        else if (c == '\t')
-            rec_putn(r, "\\t", 2);
-        else if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            rec_putn(r, e, 2);
-        } else if (c < 0x20 || c >= 0x7f) {
-            char e[4] = {'\\', 'x', "0123456789abcdef"[c >> 4],
-                         "0123456789abcdef"[c & 0xf]};
-            rec_putn(r, e, 4);
-        } else
-            rec_putn(r, (const char *)&c, 1);
-    }
-    rec_putn(r, "\"", 1);
-}
-
-/* Write the data collected since the last event as one line. */
-static void rec_flush_data(struct rec *r)
-{
-    if (!r->data_open)
-        return;
-    if (r->data_len <= PEND_MAX) {
-        rec_printf(r, "data %llu ", (unsigned long long)r->data_len);
-        rec_escaped(r, r->pend, (size_t)r->data_len);
-        rec_putn(r, "\n", 1);
-    } else {
-        rec_printf(r, "data %llu fnv=%016llx\n",
-                   (unsigned long long)r->data_len, (unsigned long long)r->fnv);
-    }
-    r->data_open = false;
-}
-
-static int rec_stop(struct rec *r, enum stop_at here)
-{
-    r->calls++;
-    if (r->stop_at == here) {
-        if (here == STOP_DATA)
-            rec_flush_data(r);
-        else if (here == STOP_HEADERS_COMPLETE)
-            r->data_open = false; /* no data will come */
-        rec_printf(r, "(stop)\n");
-        return 1;
-    }
-    return 0;
-}
-
-static int rec_begin(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_flush_data(r);
-    rec_printf(r, "begin %u\n", p->parts);
-    return rec_stop(r, STOP_BEGIN);
-}
-
-static int rec_header(struct mp_parser *p, const char *name, size_t name_len,
-                      const char *value, size_t value_len)
-{
-    struct rec *r = p->data;
-    rec_putn(r, "header ", 7);
-    rec_escaped(r, name, name_len);
-    rec_putn(r, " ", 1);
-    rec_escaped(r, value, value_len);
-    rec_putn(r, "\n", 1);
-    return rec_stop(r, STOP_HEADER);
-}
-
-static int rec_headers_complete(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_printf(r, "headers flags=%u\n", p->part_flags);
-    r->data_open = true;
-    r->data_len = 0;
-    r->fnv = 0xcbf29ce484222325ull;
-    return rec_stop(r, STOP_HEADERS_COMPLETE);
-}
-
-static int rec_data(struct mp_parser *p, const char *at, size_t len)
-{
-    struct rec *r = p->data;
-    const unsigned char *u = (const unsigned char *)at;
-    if (!r->data_open) {
-        rec_printf(r, "data outside a part!\n");
-        r->data_open = true;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (r->data_len + i < PEND_MAX)
-            r->pend[r->data_len + i] = u[i];
-        r->fnv = (r->fnv ^ u[i]) * 0x100000001b3ull;
-    }
-    r->data_len += len;
-    return rec_stop(r, STOP_DATA);
-}
-
-static int rec_part_end(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_flush_data(r);
-    rec_printf(r, "end %llu\n", (unsigned long long)p->part_bytes);
-    return rec_stop(r, STOP_PART_END);
-}
-
-static int rec_body_end(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_flush_data(r);
-    rec_printf(r, "body_end\n");
-    return rec_stop(r, STOP_BODY_END);
-}
-
-static const struct mp_callbacks rec_cbs = {
-    .on_part_begin = rec_begin,
-    .on_header = rec_header,
-    .on_headers_complete = rec_headers_complete,
-    .on_data = rec_data,
-    .on_part_end = rec_part_end,
-    .on_body_end = rec_body_end,
-};
-
-/* Append the final line: "result OK" or "result NAME@offset". */
-static void rec_result(struct rec *r, const struct mp_parser *p)
-{
-    enum mp_errno e = mp_parser_errno(p);
-    rec_flush_data(r);
-    if (e == MP_OK)
-        rec_printf(r, "result OK\n");
-    else
-        rec_printf(r, "result %s@%llu\n", mp_errno_name(e),
-                   (unsigned long long)p->error_offset);
-}
-
 /*
  * Parse body with ct and limits (NULL: defaults), fed in pieces of chunk
  * bytes (0: whole), then finish. Returns the error; *r holds the transcript
@@ -235,24 +35,24 @@ static void rec_result(struct rec *r, const struct mp_parser *p)
  */
 static enum mp_errno parse(const char *ct, const char *body, size_t len,
                            const struct mp_limits *limits, size_t chunk,
-                           struct rec *r, struct mp_parser *p)
+                           struct transcript_rec *r, struct mp_parser *p)
 {
     size_t off = 0;
     enum mp_errno e = mp_parser_init(p, ct, strlen(ct), limits);
 
     p->data = r;
     if (e != MP_OK) {
-        rec_result(r, p);
+        transcript_result(r, p);
         return e;
     }
     while (off < len) {
         size_t n = chunk == 0 || chunk > len - off ? len - off : chunk;
-        if (mp_parser_execute(p, &rec_cbs, body + off, n) != n)
+        if (mp_parser_execute(p, &transcript_cbs, body + off, n) != n)
             break;
         off += n;
     }
-    mp_parser_finish(p, &rec_cbs);
-    rec_result(r, p);
+    mp_parser_finish(p, &transcript_cbs);
+    transcript_result(r, p);
     return mp_parser_errno(p);
 }
 
@@ -262,7 +62,7 @@ static void check_transcript(const char *ct, const char *body, size_t len,
 {
     size_t chunks[] = {0, 1, 2, 3, 7};
     for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
-        struct rec r = {0};
+        struct transcript_rec r = {0};
         struct mp_parser p;
         parse(ct, body, len, limits, chunks[k], &r, &p);
         if (strcmp(r.s, want) != 0)
@@ -304,8 +104,8 @@ static void boundary_err(const char *ct, size_t len, enum mp_errno want)
     /* init reports the same error, sticky, and feeds nothing */
     assert_int_equal(mp_parser_init(&p, ct, len, NULL), want);
     assert_int_equal(mp_parser_errno(&p), want);
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, "--x\r\n", 5), 0);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), want);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, "--x\r\n", 5), 0);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs), want);
 }
 
 #define BOUNDARY_ERR(ct, e) boundary_err((ct), strlen(ct), (e))
@@ -614,7 +414,7 @@ static void test_disposition_null_out_checks_utf8(void **state)
         "form-data; name=a; filename*=UTF-8''%ED%A0%80",
     };
     struct mp_disposition d;
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     char body[256];
     int n;
@@ -696,10 +496,10 @@ static void test_disposition_out_buffer(void **state)
 static enum mp_errno run_limits(const char *body, size_t len,
                                 const struct mp_limits *l, uint64_t *at)
 {
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     enum mp_errno e = parse(CT, body, len, l, 0, &r, &p);
-    struct rec r1 = {0};
+    struct transcript_rec r1 = {0};
     struct mp_parser p1;
 
     /* the same verdict bytewise */
@@ -737,8 +537,8 @@ static void test_limits_invalid(void **state)
     assert_int_equal(mp_parser_init(&p, CT, strlen(CT), &l),
                      MP_E_LIMIT_INVALID);
     assert_int_equal(mp_parser_errno(&p), MP_E_LIMIT_INVALID);
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, "--XyZ--", 7), 0);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_E_LIMIT_INVALID);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, "--XyZ--", 7), 0);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs), MP_E_LIMIT_INVALID);
     l = mp_limits_default();
     l.header_bytes = MP_HEADER_BYTES_CAP + 1;
     assert_int_equal(mp_parser_init(&p, CT, strlen(CT), &l),
@@ -834,7 +634,7 @@ static void test_limit_parts(void **state)
     assert_int_equal(at, 2 * (sizeof(part) - 1) + 7);
     /* the second part still ended before the error */
     {
-        struct rec r = {0};
+        struct transcript_rec r = {0};
         struct mp_parser p;
         parse(CT, BODY(body), &l, 0, &r, &p);
         assert_non_null(strstr(r.s, "begin 2\n"));
@@ -878,7 +678,7 @@ static void test_limit_field_bytes_split(void **state)
 {
     struct mp_limits l = mp_limits_default();
     static const char body[] = "--XyZ\r\n" CD "\r\n12345678\r\n--XyZ--";
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     char want[512];
     (void)state;
@@ -896,86 +696,91 @@ static void test_limit_field_bytes_split(void **state)
 struct err_case {
     enum mp_errno err;
     const char *what;
-    const char *ct;    /* NULL: CT */
-    const char *body;  /* NULL: the case is a helper call (disp) */
-    size_t body_len;   /* 0: strlen(body) */
-    const char *disp;  /* mp_disposition_parse input when body is NULL */
-    enum stop_at stop; /* a callback that stops the parser */
-    int small_limits;  /* 1: header_bytes 48, headers 2, parts 1, field 3 */
-    uint64_t offset;   /* the expected error_offset */
+    const char *ct;   /* NULL: CT */
+    const char *body; /* NULL: the case is a helper call (disp) */
+    size_t body_len;  /* 0: strlen(body) */
+    const char *disp; /* mp_disposition_parse input when body is NULL */
+    enum transcript_stop stop; /* a callback that stops the parser */
+    int small_limits; /* 1: header_bytes 48, headers 2, parts 1, field 3 */
+    uint64_t offset;  /* the expected error_offset */
 };
 
 static const struct err_case err_cases[] = {
     {MP_OK, "a plain body", NULL, "--XyZ\r\n" CD "\r\nv\r\n--XyZ--", 0, NULL,
-     STOP_NONE, 0, 0},
-    {MP_E_CT_NOT_MULTIPART, "text/plain", "text/plain", "", 0, NULL, STOP_NONE,
-     0, 0},
+     TRANSCRIPT_STOP_NONE, 0, 0},
+    {MP_E_CT_NOT_MULTIPART, "text/plain", "text/plain", "", 0, NULL,
+     TRANSCRIPT_STOP_NONE, 0, 0},
     {MP_E_CT_SYNTAX, "parameter without value", "multipart/form-data; x", "", 0,
-     NULL, STOP_NONE, 0, 0},
+     NULL, TRANSCRIPT_STOP_NONE, 0, 0},
     {MP_E_BOUNDARY_MISSING, "no boundary", "multipart/form-data", "", 0, NULL,
-     STOP_NONE, 0, 0},
+     TRANSCRIPT_STOP_NONE, 0, 0},
     {MP_E_BOUNDARY_DUPLICATE, "two boundaries",
-     "multipart/form-data; boundary=a; boundary=a", "", 0, NULL, STOP_NONE, 0,
-     0},
+     "multipart/form-data; boundary=a; boundary=a", "", 0, NULL,
+     TRANSCRIPT_STOP_NONE, 0, 0},
     {MP_E_BOUNDARY_LENGTH, "empty boundary",
-     "multipart/form-data; boundary=\"\"", "", 0, NULL, STOP_NONE, 0, 0},
+     "multipart/form-data; boundary=\"\"", "", 0, NULL, TRANSCRIPT_STOP_NONE, 0,
+     0},
     {MP_E_BOUNDARY_CHAR, "'!' in boundary", "multipart/form-data; boundary=a!",
-     "", 0, NULL, STOP_NONE, 0, 0},
-    {MP_E_LIMIT_INVALID, "zero limit", NULL, "", 0, NULL, STOP_NONE, -1, 0},
+     "", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 0},
+    {MP_E_LIMIT_INVALID, "zero limit", NULL, "", 0, NULL, TRANSCRIPT_STOP_NONE,
+     -1, 0},
     {MP_E_NO_DELIMITER, "no delimiter at all", NULL, "hello\r\n", 0, NULL,
-     STOP_NONE, 0, 7},
+     TRANSCRIPT_STOP_NONE, 0, 7},
     {MP_E_PREAMBLE_ONLY, "preamble then close delimiter", NULL,
-     "preamble\r\n--XyZ--", 0, NULL, STOP_NONE, 0, 16},
+     "preamble\r\n--XyZ--", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 16},
     {MP_E_BAD_DELIMITER, "33 bytes of padding", NULL,
-     "--XyZ" SP8 SP8 SP8 SP8 " \r\n", 0, NULL, STOP_NONE, 0,
+     "--XyZ" SP8 SP8 SP8 SP8 " \r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0,
      5 + MP_PADDING_MAX},
     {MP_E_HEADER_NAME_EMPTY, "line starting with ':'", NULL,
-     "--XyZ\r\n: v\r\n\r\n", 0, NULL, STOP_NONE, 0, 7},
+     "--XyZ\r\n: v\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 7},
     {MP_E_HEADER_NAME_CHAR, "space in a header name", NULL,
-     "--XyZ\r\nBad Name: v\r\n\r\n", 0, NULL, STOP_NONE, 0, 10},
+     "--XyZ\r\nBad Name: v\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 10},
     {MP_E_HEADER_NO_COLON, "line without a colon", NULL,
-     "--XyZ\r\nNoColon\r\n\r\n", 0, NULL, STOP_NONE, 0, 14},
+     "--XyZ\r\nNoColon\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 14},
     {MP_E_HEADER_VALUE_CHAR, "control byte in a value", NULL,
      "--XyZ\r\nX: a\x01"
      "b\r\n\r\n",
-     0, NULL, STOP_NONE, 0, 11},
+     0, NULL, TRANSCRIPT_STOP_NONE, 0, 11},
     {MP_E_HEADER_BARE_CR, "CR without LF in a value", NULL,
-     "--XyZ\r\nX: a\rb\r\n\r\n", 0, NULL, STOP_NONE, 0, 12},
+     "--XyZ\r\nX: a\rb\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 12},
     {MP_E_HEADER_BARE_LF, "LF without CR in a value", NULL,
-     "--XyZ\r\nX: a\nb\r\n\r\n", 0, NULL, STOP_NONE, 0, 11},
+     "--XyZ\r\nX: a\nb\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 11},
     {MP_E_HEADER_FOLD, "continuation as the first line", NULL,
-     "--XyZ\r\n x\r\n\r\n", 0, NULL, STOP_NONE, 0, 7},
+     "--XyZ\r\n x\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0, 7},
     {MP_E_HEADERS_TOO_LARGE, "header block over 48 bytes", NULL,
      "--XyZ\r\nX: 123456789012345678901234567890123456789012345\r\n\r\n", 0,
-     NULL, STOP_NONE, 1, 55},
+     NULL, TRANSCRIPT_STOP_NONE, 1, 55},
     {MP_E_TOO_MANY_HEADERS, "third header line", NULL,
-     "--XyZ\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 0, NULL, STOP_NONE, 1, 19},
+     "--XyZ\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 1,
+     19},
     {MP_E_TOO_MANY_PARTS, "second part", NULL,
-     "--XyZ\r\n\r\n\r\n--XyZ\r\n\r\n\r\n--XyZ--", 0, NULL, STOP_NONE, 1, 18},
+     "--XyZ\r\n\r\n\r\n--XyZ\r\n\r\n\r\n--XyZ--", 0, NULL, TRANSCRIPT_STOP_NONE,
+     1, 18},
     {MP_E_FIELD_TOO_LARGE, "4 bytes in a field", NULL,
-     "--XyZ\r\n" CD "\r\n1234\r\n--XyZ--", 0, NULL, STOP_NONE, 1,
+     "--XyZ\r\n" CD "\r\n1234\r\n--XyZ--", 0, NULL, TRANSCRIPT_STOP_NONE, 1,
      7 + sizeof(CD) - 1 + 2 + 3},
     {MP_E_DISPOSITION_SYNTAX, "parameter without value", NULL,
      "--XyZ\r\nContent-Disposition: form-data; name\r\n\r\n", 0, NULL,
-     STOP_NONE, 0, 45},
+     TRANSCRIPT_STOP_NONE, 0, 45},
     {MP_E_DISPOSITION_TYPE, "attachment", NULL,
      "--XyZ\r\nContent-Disposition: attachment; name=a\r\n\r\n", 0, NULL,
-     STOP_NONE, 0, 48},
+     TRANSCRIPT_STOP_NONE, 0, 48},
     {MP_E_DISPOSITION_NO_NAME, "form-data without name", NULL,
-     "--XyZ\r\nContent-Disposition: form-data\r\n\r\n", 0, NULL, STOP_NONE, 0,
-     39},
+     "--XyZ\r\nContent-Disposition: form-data\r\n\r\n", 0, NULL,
+     TRANSCRIPT_STOP_NONE, 0, 39},
     {MP_E_DISPOSITION_DUPLICATE, "two Content-Disposition headers", NULL,
-     "--XyZ\r\n" CD CD "\r\n", 0, NULL, STOP_NONE, 0, 7 + 2 * (sizeof(CD) - 1)},
+     "--XyZ\r\n" CD CD "\r\n", 0, NULL, TRANSCRIPT_STOP_NONE, 0,
+     7 + 2 * (sizeof(CD) - 1)},
     {MP_E_DISPOSITION_CHARSET, "filename* in KOI8-R", NULL,
      "--XyZ\r\nContent-Disposition: form-data; name=a; "
      "filename*=koi8-r''x\r\n\r\n",
-     0, NULL, STOP_NONE, 0, 68},
+     0, NULL, TRANSCRIPT_STOP_NONE, 0, 68},
     {MP_E_DISPOSITION_UTF8, "filename* not UTF-8 (helper)", NULL, NULL, 0,
-     "form-data; name=a; filename*=UTF-8''%FF", STOP_NONE, 0, 0},
+     "form-data; name=a; filename*=UTF-8''%FF", TRANSCRIPT_STOP_NONE, 0, 0},
     {MP_E_TRUNCATED, "body ends in part data", NULL, "--XyZ\r\n" CD "\r\nabc",
-     0, NULL, STOP_NONE, 0, 7 + sizeof(CD) - 1 + 2 + 3},
+     0, NULL, TRANSCRIPT_STOP_NONE, 0, 7 + sizeof(CD) - 1 + 2 + 3},
     {MP_E_CALLBACK, "on_part_begin returns 1", NULL,
-     "--XyZ\r\n" CD "\r\nv\r\n--XyZ--", 0, NULL, STOP_BEGIN, 0, 7},
+     "--XyZ\r\n" CD "\r\nv\r\n--XyZ--", 0, NULL, TRANSCRIPT_STOP_BEGIN, 0, 7},
 };
 
 #define N_ERR_CASES (sizeof(err_cases) / sizeof(err_cases[0]))
@@ -999,7 +804,7 @@ static void test_every_error_is_reached(void **state)
     for (size_t i = 0; i < N_ERR_CASES; i++) {
         const struct err_case *c = &err_cases[i];
         struct mp_limits l = mp_limits_default();
-        struct rec r = {0};
+        struct transcript_rec r = {0};
         struct mp_parser p;
         enum mp_errno e;
 
@@ -1078,7 +883,7 @@ static void test_errno_names_and_messages(void **state)
 static void test_sticky_errors(void **state)
 {
     static const char body[] = "--XyZ\r\nBad Name: v\r\n\r\n";
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     unsigned calls;
     (void)state;
@@ -1086,15 +891,18 @@ static void test_sticky_errors(void **state)
     assert_int_equal(mp_parser_init(&p, CT, strlen(CT), NULL), MP_OK);
     p.data = &r;
     /* execute returns the bytes consumed before the error */
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY(body)), 10);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, BODY(body)), 10);
     assert_int_equal(mp_parser_errno(&p), MP_E_HEADER_NAME_CHAR);
     assert_int_equal(p.error_offset, 10);
     calls = r.calls;
     /* from now on: nothing consumed, no callback, same error and offset */
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY("--XyZ--")), 0);
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, "", 0), 0);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_E_HEADER_NAME_CHAR);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_E_HEADER_NAME_CHAR);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, BODY("--XyZ--")),
+                     0);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, "", 0), 0);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs),
+                     MP_E_HEADER_NAME_CHAR);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs),
+                     MP_E_HEADER_NAME_CHAR);
     assert_int_equal(mp_parser_errno(&p), MP_E_HEADER_NAME_CHAR);
     assert_int_equal(p.error_offset, 10);
     assert_int_equal(r.calls, calls);
@@ -1105,11 +913,13 @@ static void test_sticky_errors(void **state)
     memset(&r, 0, sizeof(r));
     assert_int_equal(mp_parser_init(&p, CT, strlen(CT), NULL), MP_OK);
     p.data = &r;
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY("--XyZ\r\n")), 7);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_E_TRUNCATED);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, BODY("--XyZ\r\n")),
+                     7);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs), MP_E_TRUNCATED);
     assert_int_equal(p.error_offset, 7);
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY("\r\n--XyZ--")), 0);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_E_TRUNCATED);
+    assert_int_equal(
+        mp_parser_execute(&p, &transcript_cbs, BODY("\r\n--XyZ--")), 0);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs), MP_E_TRUNCATED);
     free(r.s);
 }
 
@@ -1117,7 +927,7 @@ static void test_error_offsets_across_calls(void **state)
 {
     static const char body[] = "--XyZ\r\n" CD "Bad Name: v\r\n\r\n";
     const size_t bad = 7 + sizeof(CD) - 1 + 3; /* the space */
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     size_t first = 20;
     (void)state;
@@ -1126,10 +936,11 @@ static void test_error_offsets_across_calls(void **state)
      * value only this call's bytes */
     assert_int_equal(mp_parser_init(&p, CT, strlen(CT), NULL), MP_OK);
     p.data = &r;
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, body, first), first);
-    assert_int_equal(
-        mp_parser_execute(&p, &rec_cbs, body + first, sizeof(body) - 1 - first),
-        bad - first);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, body, first),
+                     first);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, body + first,
+                                       sizeof(body) - 1 - first),
+                     bad - first);
     assert_int_equal(p.error_offset, bad);
     free(r.s);
 
@@ -1137,25 +948,26 @@ static void test_error_offsets_across_calls(void **state)
     memset(&r, 0, sizeof(r));
     assert_int_equal(mp_parser_init(&p, CT, strlen(CT), NULL), MP_OK);
     p.data = &r;
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, "", 0), 0);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, "", 0), 0);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs,
+                                       BODY("--XyZ\r\n" CD "\r\nv\r\n")),
+                     sizeof("--XyZ\r\n" CD "\r\nv\r\n") - 1);
+    assert_int_equal(mp_parser_execute(&p, &transcript_cbs, "", 0), 0);
     assert_int_equal(
-        mp_parser_execute(&p, &rec_cbs, BODY("--XyZ\r\n" CD "\r\nv\r\n")),
-        sizeof("--XyZ\r\n" CD "\r\nv\r\n") - 1);
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, "", 0), 0);
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY("--XyZ--\r\n")), 9);
+        mp_parser_execute(&p, &transcript_cbs, BODY("--XyZ--\r\n")), 9);
     assert_true(mp_parser_body_done(&p));
     /* the epilogue is consumed and ignored */
-    assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY("junk\r\n--XyZ\r\n")),
-                     13);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_OK);
-    assert_int_equal(mp_parser_finish(&p, &rec_cbs), MP_OK);
+    assert_int_equal(
+        mp_parser_execute(&p, &transcript_cbs, BODY("junk\r\n--XyZ\r\n")), 13);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs), MP_OK);
+    assert_int_equal(mp_parser_finish(&p, &transcript_cbs), MP_OK);
     assert_int_equal(p.parts, 1);
     free(r.s);
 }
 
 static void test_finish_errors(void **state)
 {
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     (void)state;
 
@@ -1202,23 +1014,23 @@ static void test_callback_stops(void **state)
 {
     static const char body[] = "--XyZ\r\n" CD "\r\nvalue\r\n--XyZ--";
     static const struct {
-        enum stop_at at;
+        enum transcript_stop at;
         uint64_t offset; /* 0: see test_callback_stop_offsets */
     } t[] = {
-        {STOP_BEGIN, 7},
+        {TRANSCRIPT_STOP_BEGIN, 7},
         /* a header is complete once the next line starts */
-        {STOP_HEADER, 7 + sizeof(CD) - 1},
-        {STOP_HEADERS_COMPLETE, 7 + sizeof(CD) - 1 + 2},
-        {STOP_DATA, 0},
-        {STOP_PART_END, 0},
-        {STOP_BODY_END, 0},
+        {TRANSCRIPT_STOP_HEADER, 7 + sizeof(CD) - 1},
+        {TRANSCRIPT_STOP_HEADERS_COMPLETE, 7 + sizeof(CD) - 1 + 2},
+        {TRANSCRIPT_STOP_DATA, 0},
+        {TRANSCRIPT_STOP_PART_END, 0},
+        {TRANSCRIPT_STOP_BODY_END, 0},
     };
     (void)state;
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         size_t chunks[] = {0, 1};
         for (size_t k = 0; k < 2; k++) {
-            struct rec r = {0};
+            struct transcript_rec r = {0};
             struct mp_parser p;
             unsigned calls;
             r.stop_at = t[i].at;
@@ -1231,7 +1043,8 @@ static void test_callback_stops(void **state)
             if (t[i].offset)
                 assert_int_equal(p.error_offset, t[i].offset);
             calls = r.calls;
-            assert_int_equal(mp_parser_execute(&p, &rec_cbs, BODY(body)), 0);
+            assert_int_equal(mp_parser_execute(&p, &transcript_cbs, BODY(body)),
+                             0);
             assert_int_equal(r.calls, calls);
             free(r.s);
         }
@@ -1242,23 +1055,23 @@ static void test_callback_stop_offsets(void **state)
 {
     static const char body[] = "--XyZ\r\n" CD "\r\nvalue\r\n--XyZ--";
     const uint64_t data_at = 7 + sizeof(CD) - 1 + 2;
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     (void)state;
 
     /* on_data: after the delivered bytes */
-    r.stop_at = STOP_DATA;
+    r.stop_at = TRANSCRIPT_STOP_DATA;
     parse(CT, BODY(body), NULL, 0, &r, &p);
     assert_int_equal(p.error_offset, data_at + 5);
     free(r.s);
     /* on_part_end: at the close delimiter's second "-" */
     memset(&r, 0, sizeof(r));
-    r.stop_at = STOP_PART_END;
+    r.stop_at = TRANSCRIPT_STOP_PART_END;
     parse(CT, BODY(body), NULL, 0, &r, &p);
     assert_int_equal(p.error_offset, sizeof(body) - 2);
     free(r.s);
     memset(&r, 0, sizeof(r));
-    r.stop_at = STOP_BODY_END;
+    r.stop_at = TRANSCRIPT_STOP_BODY_END;
     parse(CT, BODY(body), NULL, 0, &r, &p);
     assert_int_equal(p.error_offset, sizeof(body) - 2);
     free(r.s);

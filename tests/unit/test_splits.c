@@ -2,8 +2,8 @@
  * test_splits.c - split invariance of the multipart parser.
  *
  * For every fixture tests/fixtures/multipart/NAME.{body,ct} and every
- * conformance vector ($CONFORMANCE_DIR, default tests/fixtures/conformance), the
- * callback transcript of the body fed whole must equal the transcript when
+ * conformance vector ($CONFORMANCE_DIR, default tests/fixtures/conformance),
+ * the callback transcript of the body fed whole must equal the transcript when
  * it is fed one byte at a time, cut once at every position, and cut twice at
  * every pair of positions (bodies up to TWO_CUT_ALL bytes; above that a
  * fixed pseudo-random sample of pairs plus the pairs around each delimiter).
@@ -17,8 +17,8 @@
  * Paths are relative to the repository root, where `make unit` runs the
  * tests. A missing fixture or conformance directory is a failure, not a skip.
  *
- * The transcript recorder has a twin in test_multipart.c; keep the two
- * formats the same.
+ * The transcript recorder is support/transcript.c (shared with
+ * test_multipart.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "multipart.h"
+#include "support/transcript.h"
 
 #define FIXTURE_DIR         "tests/fixtures/multipart"
 #define CONFORMANCE_DEFAULT "tests/fixtures/conformance"
@@ -41,177 +42,6 @@
 #define ONE_CUT_SAMPLE      1500 /* random single cuts above it */
 #define TWO_CUT_ALL         2048 /* every pair of cuts up to this size */
 #define TWO_CUT_SAMPLE      6000 /* random pairs above it */
-
-/* ---- transcript recorder (same format as test_multipart.c) -------------- */
-
-#define PEND_MAX 256
-
-struct rec {
-    char *s; /* the transcript, NUL-terminated */
-    size_t len, cap;
-    unsigned char pend[PEND_MAX]; /* first data bytes of the open part */
-    uint64_t data_len;            /* data bytes of the open part */
-    uint64_t fnv;                 /* FNV-1a of them */
-    bool data_open;
-};
-
-static void rec_putn(struct rec *r, const char *s, size_t n)
-{
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 256;
-        while (r->len + n + 1 > cap)
-            cap *= 2;
-        r->s = realloc(r->s, cap);
-        assert_non_null(r->s);
-        r->cap = cap;
-    }
-    memcpy(r->s + r->len, s, n);
-    r->len += n;
-    r->s[r->len] = '\0';
-}
-
-static void rec_printf(struct rec *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void rec_printf(struct rec *r, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    /* clang-tidy 14 reports ap as uninitialized when it analyses several
-     * files in one run (a false positive: va_start is right above) */
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-    n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0 && (size_t)n < sizeof(buf));
-    rec_putn(r, buf, (size_t)n);
-}
-
-/* Bytes as a C-like string: printable ASCII as is, \r \n \t, else \xHH. */
-static void rec_escaped(struct rec *r, const void *p, size_t n)
-{
-    const unsigned char *u = p;
-    rec_putn(r, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = u[i];
-        if (c == '\r')
-            rec_putn(r, "\\r", 2);
-        else if (c == '\n')
-            rec_putn(r, "\\n", 2);
-        else if (c == '\t')
-            rec_putn(r, "\\t", 2);
-        else if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            rec_putn(r, e, 2);
-        } else if (c < 0x20 || c >= 0x7f) {
-            char e[4] = {'\\', 'x', "0123456789abcdef"[c >> 4],
-                         "0123456789abcdef"[c & 0xf]};
-            rec_putn(r, e, 4);
-        } else
-            rec_putn(r, (const char *)&c, 1);
-    }
-    rec_putn(r, "\"", 1);
-}
-
-/* Write the data collected since the last event as one line. */
-static void rec_flush_data(struct rec *r)
-{
-    if (!r->data_open)
-        return;
-    if (r->data_len <= PEND_MAX) {
-        rec_printf(r, "data %llu ", (unsigned long long)r->data_len);
-        rec_escaped(r, r->pend, (size_t)r->data_len);
-        rec_putn(r, "\n", 1);
-    } else {
-        rec_printf(r, "data %llu fnv=%016llx\n",
-                   (unsigned long long)r->data_len, (unsigned long long)r->fnv);
-    }
-    r->data_open = false;
-}
-
-static int rec_begin(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_flush_data(r);
-    rec_printf(r, "begin %u\n", p->parts);
-    return 0;
-}
-
-static int rec_header(struct mp_parser *p, const char *name, size_t name_len,
-                      const char *value, size_t value_len)
-{
-    struct rec *r = p->data;
-    rec_putn(r, "header ", 7);
-    rec_escaped(r, name, name_len);
-    rec_putn(r, " ", 1);
-    rec_escaped(r, value, value_len);
-    rec_putn(r, "\n", 1);
-    return 0;
-}
-
-static int rec_headers_complete(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_printf(r, "headers flags=%u\n", p->part_flags);
-    r->data_open = true;
-    r->data_len = 0;
-    r->fnv = 0xcbf29ce484222325ull;
-    return 0;
-}
-
-static int rec_data(struct mp_parser *p, const char *at, size_t len)
-{
-    struct rec *r = p->data;
-    const unsigned char *u = (const unsigned char *)at;
-    if (!r->data_open) {
-        rec_printf(r, "data outside a part!\n");
-        r->data_open = true;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (r->data_len + i < PEND_MAX)
-            r->pend[r->data_len + i] = u[i];
-        r->fnv = (r->fnv ^ u[i]) * 0x100000001b3ull;
-    }
-    r->data_len += len;
-    return 0;
-}
-
-static int rec_part_end(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_flush_data(r);
-    rec_printf(r, "end %llu\n", (unsigned long long)p->part_bytes);
-    return 0;
-}
-
-static int rec_body_end(struct mp_parser *p)
-{
-    struct rec *r = p->data;
-    rec_flush_data(r);
-    rec_printf(r, "body_end\n");
-    return 0;
-}
-
-static const struct mp_callbacks rec_cbs = {
-    .on_part_begin = rec_begin,
-    .on_header = rec_header,
-    .on_headers_complete = rec_headers_complete,
-    .on_data = rec_data,
-    .on_part_end = rec_part_end,
-    .on_body_end = rec_body_end,
-};
-
-static void rec_result(struct rec *r, const struct mp_parser *p)
-{
-    enum mp_errno e = mp_parser_errno(p);
-    rec_flush_data(r);
-    if (e == MP_OK)
-        rec_printf(r, "result OK\n");
-    else
-        rec_printf(r, "result %s@%llu\n", mp_errno_name(e),
-                   (unsigned long long)p->error_offset);
-}
 
 /* ---- feeding ---------------------------------------------------------------
  */
@@ -231,7 +61,7 @@ struct input {
 static char *transcript(const struct input *in, const size_t *cuts,
                         size_t ncuts, size_t step)
 {
-    struct rec r = {0};
+    struct transcript_rec r = {0};
     struct mp_parser p;
     size_t off = 0, k = 0;
 
@@ -243,14 +73,14 @@ static char *transcript(const struct input *in, const size_t *cuts,
                 end = in->len - off > step ? off + step : in->len;
             else
                 end = k < ncuts ? cuts[k++] : in->len;
-            if (mp_parser_execute(&p, &rec_cbs, in->body + off, end - off) !=
-                end - off)
+            if (mp_parser_execute(&p, &transcript_cbs, in->body + off,
+                                  end - off) != end - off)
                 break;
             off = end;
         }
-        mp_parser_finish(&p, &rec_cbs);
+        mp_parser_finish(&p, &transcript_cbs);
     }
-    rec_result(&r, &p);
+    transcript_result(&r, &p);
     return r.s;
 }
 
