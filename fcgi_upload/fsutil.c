@@ -124,3 +124,19 @@ out_unlink:
                      "cannot remove %s", tmp_name);
     return mapped(err);
 }
+
+DIR *fsu_opendir_at(int dirfd)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d;
+
+    if (fd < 0)
+        return NULL;
+    d = fdopendir(fd);
+    if (!d) {
+        int err = errno;
+        close(fd);
+        errno = err;
+    }
+    return d;
+}

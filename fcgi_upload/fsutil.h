@@ -6,6 +6,7 @@
 #ifndef FU_FSUTIL_H
 #define FU_FSUTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,6 +17,12 @@
  * 0 or negative errno. */
 int fsu_open_dir(int atfd, const char *path, bool create, bool follow,
                  int *out_fd);
+
+/* A new directory stream over directory dirfd, on a descriptor of its own
+ * (dirfd stays open and untouched; closedir() releases the stream). A DIR
+ * must not be shared by threads, and a fresh one needs no rewinding. NULL
+ * with errno set on failure; nothing is logged. */
+DIR *fsu_opendir_at(int dirfd);
 
 /*
  * "In use" marks for the start-up sweep (sweep.h). fsu_hold() takes

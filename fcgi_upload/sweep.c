@@ -71,16 +71,12 @@ static bool read_facts(int dfd, const char *name, struct task_dir_facts *f,
     struct dirent *de;
     struct stat sb;
     DIR *d;
-    int fd;
 
-    fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    d = fd >= 0 ? fdopendir(fd) : NULL;
+    d = fsu_opendir_at(dfd);
     if (!d) {
         st->errors++;
         fu_log_errno(FU_LOG_ERROR, NULL, "opendir", errno,
                      "start-up sweep: cannot list task %s", name);
-        if (fd >= 0)
-            close(fd);
         return false;
     }
     while ((de = readdir(d)) != NULL) {
@@ -106,14 +102,10 @@ static void clear_task_dir(int dfd, const char *name, bool complete,
     struct dirent *de;
     struct stat sb;
     DIR *d;
-    int fd;
 
-    fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    d = fd >= 0 ? fdopendir(fd) : NULL;
+    d = fsu_opendir_at(dfd);
     if (!d) {
         st->errors++;
-        if (fd >= 0)
-            close(fd);
         return;
     }
     while ((de = readdir(d)) != NULL) {
@@ -183,16 +175,12 @@ void sweep_spool(int spool_fd, uint64_t age_s, bool record_in_dir, time_t now,
 {
     struct dirent *de;
     DIR *d;
-    int fd;
 
-    fd = openat(spool_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    d = fd >= 0 ? fdopendir(fd) : NULL;
+    d = fsu_opendir_at(spool_fd);
     if (!d) {
         st->errors++;
         fu_log_errno(FU_LOG_ERROR, NULL, "opendir", errno,
                      "start-up sweep: cannot list the audio dir");
-        if (fd >= 0)
-            close(fd);
         return;
     }
     while ((de = readdir(d)) != NULL) {
@@ -234,7 +222,7 @@ void sweep_queue_tmp(const char *queue_dir, uint64_t age_s, time_t now,
     char path[FU_PATH_MAX + 8];
     struct dirent *de;
     DIR *d;
-    int dirfd, fd;
+    int dirfd;
 
     if (!queue_dir)
         return;
@@ -242,14 +230,11 @@ void sweep_queue_tmp(const char *queue_dir, uint64_t age_s, time_t now,
     dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return; /* no queue yet: nothing left behind */
-    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    d = fd >= 0 ? fdopendir(fd) : NULL;
+    d = fsu_opendir_at(dirfd);
     if (!d) {
         st->errors++;
         fu_log_errno(FU_LOG_ERROR, NULL, "opendir", errno,
                      "start-up sweep: cannot list %s", path);
-        if (fd >= 0)
-            close(fd);
         close(dirfd);
         return;
     }

@@ -67,21 +67,11 @@ static int fs_queue_depth(void *impl, uint64_t *depth)
     struct dirent *de;
     uint64_t n = 0;
     DIR *d;
-    int fd;
 
-    /* a fresh descriptor per call: a DIR stream must not be shared by
-     * threads, and its position would need rewinding anyway */
-    fd = openat(st->pending_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        fu_log_errno(FU_LOG_ERROR, NULL, "openat pending", errno,
-                     "cannot read the queue");
-        return -errno;
-    }
-    d = fdopendir(fd);
+    d = fsu_opendir_at(st->pending_fd);
     if (!d) {
         int err = errno;
-        close(fd);
-        fu_log_errno(FU_LOG_ERROR, NULL, "fdopendir pending", err,
+        fu_log_errno(FU_LOG_ERROR, NULL, "opendir pending", err,
                      "cannot read the queue");
         return -err;
     }
