@@ -109,8 +109,14 @@ $(SAN)/fuzz_replay: tests/fuzz/fuzz_multipart.c tests/fuzz/replay_main.c $(PARSE
 # ---- tests ---------------------------------------------------------------
 test: deps-test all san lint format-check unit conformance splits \
       fuzz-replay fuzz-smoke rq-integration redis-integration integration browser \
-      test-faults
+      test-faults run-smoke
 	@echo "make test: all passed"
+
+# `make run` as a user runs it (deploy/run.sh behind nginx, settings from the
+# environment, the printed curl example pasted, SIGTERM stops everything).
+.PHONY: run-smoke
+run-smoke: all
+	@timeout --kill-after=10 180 bash tests/integration/test_run.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \

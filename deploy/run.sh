@@ -13,7 +13,8 @@
 # Settings: spawn-fcgi.conf, overridden by the environment (see the top of
 # that file), e.g. APP_PATHS__AUDIO_DIR=/srv/audio APP_API__MAX_FILE_SIZE_MB=100.
 # Without APP_API__SECRET_KEY (and with auth on) a key is generated for this
-# run and printed. Runtime files live in var/ (git-ignored). Ctrl-C or
+# run and printed. Runtime files live in var/ (git-ignored; RUN_DIR moves the
+# front end's, FCGI_SOCKET/FCGI_PIDFILE/FCGI_LOG the pool's). Ctrl-C or
 # SIGTERM stops what this script started, by PID, and nothing else.
 set -euo pipefail
 
@@ -74,7 +75,8 @@ if (exec 3<> "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     exit 1
 fi
 
-rundir=$root/var/run/$FRONT
+# RUN_DIR: where the front end's rendered config, pid and temp files go
+rundir=${RUN_DIR:-$root/var/run/$FRONT}
 mkdir -p "$rundir"
 upload_dir=""
 
