@@ -136,37 +136,40 @@ static void log_msg(enum fu_log_level lvl, const char *request_id,
     fu_log_end(&l);
 }
 
-void fu_log(enum fu_log_level lvl, const char *request_id, const char *fmt, ...)
+/* The message formatted into a bounded buffer (cut if too long), then one
+ * line; errno is kept for the caller. */
+static void log_v(enum fu_log_level lvl, const char *request_id,
+                  const char *step, int err, const char *fmt, va_list ap)
 {
     char msg[FU_LOG_LINE_MAX / 2];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_msg(lvl, request_id, step, err, msg);
+}
+
+void fu_log(enum fu_log_level lvl, const char *request_id, const char *fmt, ...)
+{
     int saved = errno;
     va_list ap;
 
     if (!fu_log_enabled(lvl))
         return;
     va_start(ap, fmt);
-    /* cut if too long. clang-tidy 14 reports ap uninitialized here, but
-     * only when run over many files at once: a false positive. */
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_v(lvl, request_id, NULL, 0, fmt, ap);
     va_end(ap);
-    log_msg(lvl, request_id, NULL, 0, msg);
     errno = saved;
 }
 
 void fu_log_errno(enum fu_log_level lvl, const char *request_id,
                   const char *step, int err, const char *fmt, ...)
 {
-    char msg[FU_LOG_LINE_MAX / 2];
     int saved = errno;
     va_list ap;
 
     if (!fu_log_enabled(lvl))
         return;
     va_start(ap, fmt);
-    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): as above */
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_v(lvl, request_id, step, err, fmt, ap);
     va_end(ap);
-    log_msg(lvl, request_id, step, err, msg);
     errno = saved;
 }
